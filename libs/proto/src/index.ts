@@ -1,0 +1,2 @@
+// Generated code lives under ./gen (output of `npm run generate`, never edited by hand).
+export * from './gen/qpc/v1/common_pb.js';

@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Workspace packages export a `source` condition pointing at their TypeScript, so tests
 // run against the code as written, without a build step in between.
-const conditions = ['source', 'module', 'node', 'import', 'default'];
+const conditions = ['source', 'node'];
 const shared = {
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: ['source'] } },

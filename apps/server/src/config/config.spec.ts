@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('uses defaults for an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.PORT).toBe(3000);
+    expect(c.HOST).toBe('127.0.0.1');
+    expect(c.DATABASE_URL).toBeUndefined();
+    expect(c.DB_MIGRATE).toBe(true);
+  });
+
+  it('parses numbers and booleans from strings', () => {
+    const c = loadConfig({ PORT: '8080', DB_MIGRATE: 'false', DATABASE_URL: 'postgres://u@127.0.0.1:5432/db' });
+    expect(c.PORT).toBe(8080);
+    expect(c.DB_MIGRATE).toBe(false);
+    expect(c.DATABASE_URL).toBe('postgres://u@127.0.0.1:5432/db');
+  });
+
+  it('names every bad variable and the value it got', () => {
+    try {
+      loadConfig({ PORT: 'eighty', DATABASE_URL: 'mysql://x', LOG_LEVEL: 'loud' });
+      expect.unreachable();
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const msg = (e as ConfigError).message;
+      expect(msg).toContain('PORT (got "eighty")');
+      expect(msg).toContain('DATABASE_URL');
+      expect(msg).toContain('LOG_LEVEL');
+      expect((e as ConfigError).problems).toHaveLength(3);
+    }
+  });
+
+  it('rejects out-of-range ports', () => {
+    expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT/);
+  });
+});

@@ -1,0 +1,83 @@
+import { fromBinary, type DescMessage, type MessageShape } from '@bufbuild/protobuf';
+import { Altersgruppe, Fachrichtung, Kostentraeger, Modalitaet, SlotDecision, Terminart } from '@qpc/proto';
+import { fail, FappError } from './errors.js';
+import { MAX_MESSAGE_BYTES } from './limits.js';
+
+/** Decodes protobuf bytes; any failure (including a non-Uint8Array) is FappError MALFORMED. */
+export function decodeMessage<Desc extends DescMessage>(schema: Desc, bytes: Uint8Array, maxBytes = MAX_MESSAGE_BYTES): MessageShape<Desc> {
+  if (!(bytes instanceof Uint8Array)) fail('MALFORMED', 'expected bytes');
+  if (bytes.length > maxBytes) fail('TOO_LARGE', `${schema.typeName} of ${bytes.length} bytes exceeds ${maxBytes}`);
+  try {
+    return fromBinary(schema, bytes);
+  } catch (e) {
+    if (e instanceof FappError) throw e;
+    return fail('MALFORMED', `cannot decode ${schema.typeName}`, e);
+  }
+}
+
+/** uint64 from the wire as a JS number; values beyond 2^53 - 1 are malformed. */
+export function u64(value: bigint, field: string): number {
+  if (value > BigInt(Number.MAX_SAFE_INTEGER)) fail('MALFORMED', `${field} exceeds 2^53 - 1`);
+  return Number(value);
+}
+
+function known(e: Record<string, string | number>): ReadonlySet<number> {
+  return new Set(Object.values(e).filter((v): v is number => typeof v === 'number' && v !== 0));
+}
+
+export const KNOWN = {
+  fachrichtung: known(Fachrichtung),
+  altersgruppe: known(Altersgruppe),
+  modalitaet: known(Modalitaet),
+  kostentraeger: known(Kostentraeger),
+  terminart: known(Terminart),
+  slotDecision: known(SlotDecision),
+} as const;
+
+/** Checks an enum value against the known, non-zero values. */
+export function enumValue<T extends number>(value: T, allowed: ReadonlySet<number>, field: string): T {
+  if (!allowed.has(value)) fail('UNKNOWN_ENUM', `${field}: unknown value ${value}`);
+  return value;
+}
+
+/**
+ * Checks a repeated enum: every value known, no duplicates, and (when `required`) at
+ * least one. Returns the values sorted so that equal sets compare equal.
+ */
+export function enumSet<T extends number>(values: readonly T[], allowed: ReadonlySet<number>, field: string, required: boolean): T[] {
+  if (required && values.length === 0) fail('MISSING_FIELD', `${field} must name at least one value`);
+  const seen = new Set<number>();
+  for (const v of values) {
+    enumValue(v, allowed, field);
+    if (seen.has(v)) fail('MALFORMED', `${field}: duplicate value ${v}`);
+    seen.add(v);
+  }
+  return [...values].sort((a, b) => a - b);
+}
+
+export function bytesOfLength(b: Uint8Array, len: number, field: string, code: 'INVALID_KEY' | 'MALFORMED' = 'MALFORMED'): Uint8Array {
+  if (b.length !== len) fail(code, `${field} must be ${len} bytes, got ${b.length}`);
+  return b;
+}
+
+const utf8Encoder = new TextEncoder();
+
+/** UTF-8 length of a string in bytes. */
+export function utf8Length(s: string): number {
+  return utf8Encoder.encode(s).length;
+}
+
+// Control characters other than tab and newline have no place in shown text.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f\u202a-\u202e\u2066-\u2069]/;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Text shown to people: bounded, no control or bidi-override characters, no lone surrogates. */
+export function text(s: string, maxBytes: number, field: string, opts: { multiline?: boolean } = {}): string {
+  if (utf8Length(s) > maxBytes) fail('TOO_LARGE', `${field} exceeds ${maxBytes} bytes`);
+  if (CONTROL.test(s) || (!opts.multiline && /[\n\t]/.test(s)) || LONE_SURROGATE.test(s)) {
+    fail('INVALID_TEXT', `${field} contains control characters`);
+  }
+  return s;
+}

@@ -21,6 +21,8 @@ export type CryptoErrorCode =
   | 'KEY_PACKAGE_INVALID'
   | 'WELCOME_NOT_FOR_US'
   | 'UNEXPECTED_MESSAGE'
+  | 'PENDING_COMMIT'
+  | 'REPLAYED_MESSAGE'
   | 'MLS_FAILURE';
 
 /** The one error type of the crypto layer. `cause` carries the underlying library error, if any. */

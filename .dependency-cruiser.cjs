@@ -2,6 +2,7 @@
 // fails on any violation; scripts/boundaries.spec.ts proves it does.
 const BROWSER_SAFE = '^libs/(crypto|fapp|proto|sdk)/';
 const LIBS = '^libs/';
+const TESTS = '\\.(spec|int-spec|e2e-spec)\\.ts$|/test/';
 
 module.exports = {
   forbidden: [
@@ -15,8 +16,8 @@ module.exports = {
     {
       name: 'lib-imports-framework',
       severity: 'error',
-      comment: 'Libraries stay framework-free: no NestJS, TypeORM, Next or node:http.',
-      from: { path: LIBS },
+      comment: 'Libraries stay framework-free: no NestJS, TypeORM, Next or node:http (tests may start an HTTP server).',
+      from: { path: LIBS, pathNot: TESTS },
       to: { path: 'node_modules/(@nestjs/|typeorm/|next/|@electric-sql/|pg/|fastify/)|^(node:)?https?$' },
     },
     {
@@ -24,7 +25,7 @@ module.exports = {
       severity: 'error',
       comment:
         'libs/{crypto,fapp,proto,sdk} run in the browser: no node: built-ins. Platform-specific code lives in *.node.ts files selected through package exports conditions.',
-      from: { path: BROWSER_SAFE, pathNot: '\\.node\\.ts$|\\.(spec|int-spec|e2e-spec)\\.ts$' },
+      from: { path: BROWSER_SAFE, pathNot: `\\.node\\.ts$|${TESTS}` },
       to: { dependencyTypes: ['core'] },
     },
     {
@@ -49,7 +50,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(dist|\\.next|node_modules)/' },
+    exclude: { path: '(^|/)(dist|\\.next)/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.base.json' },
     enhancedResolveOptions: {

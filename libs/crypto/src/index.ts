@@ -84,3 +84,30 @@ export {
   ownLeafIndex,
   isActiveMember,
 } from './mls.js';
+export {
+  MerkleLog,
+  merkleLeafHash,
+  merkleNodeHash,
+  verifyInclusion,
+  verifyConsistency,
+  MERKLE_HASH_LENGTH,
+} from './merkle.js';
+export {
+  type VaultParams,
+  DEFAULT_VAULT_PARAMS,
+  MAX_VAULT_PARAMS,
+  deriveVaultKey,
+  encryptVault,
+  decryptVault,
+  vaultParams,
+} from './vault.js';
+export { type SafetyParty, type SafetyNumber, safetyNumber, verifySafetyQr } from './safety.js';
+export {
+  type RecoverySlotKey,
+  RECOVERY_CODE_COUNT,
+  generateRecoveryCodes,
+  parseRecoveryCode,
+  createRecoveryBundle,
+  openRecoveryBundle,
+  recoveryBundleCodeIds,
+} from './recovery.js';

@@ -264,18 +264,22 @@ export async function openReservation(bytes: Uint8Array, therapistKemSecretKey: 
   bytesOfLength(m.slotId, ID_BYTES, 'slot_id');
   bytesOfLength(m.mailboxId, MAILBOX_ID_BYTES, 'mailbox_id');
   const pt = await openSealed(therapistKemSecretKey, m.sealed, RESERVE_INFO, reserveAad(m.therapistKey, m.slotId, m.mailboxId));
-  const inner = decodeMessage(ReservationPlaintextSchema, pt);
-  pt.fill(0);
-  if (!constantTimeEqual(inner.slotId, m.slotId)) fail('RESERVATION_MISMATCH', 'sealed slot id differs from the request');
-  bytesOfLength(inner.replyKey, XWING_PUBLIC_KEY_BYTES, 'reply_key', 'INVALID_KEY');
-  return {
-    therapistKey: m.therapistKey,
-    slotId: m.slotId,
-    mailboxId: m.mailboxId,
-    contact: text(inner.contact, MAX_CONTACT_BYTES, 'contact'),
-    message: text(inner.message, MAX_RESERVATION_MESSAGE_BYTES, 'message', { multiline: true }),
-    replyKey: inner.replyKey,
-  };
+  try {
+    // Decoded bytes fields are views into `pt`: copy what we keep, then wipe the plaintext.
+    const inner = decodeMessage(ReservationPlaintextSchema, pt);
+    if (!constantTimeEqual(inner.slotId, m.slotId)) fail('RESERVATION_MISMATCH', 'sealed slot id differs from the request');
+    bytesOfLength(inner.replyKey, XWING_PUBLIC_KEY_BYTES, 'reply_key', 'INVALID_KEY');
+    return {
+      therapistKey: m.therapistKey,
+      slotId: m.slotId,
+      mailboxId: m.mailboxId,
+      contact: text(inner.contact, MAX_CONTACT_BYTES, 'contact'),
+      message: text(inner.message, MAX_RESERVATION_MESSAGE_BYTES, 'message', { multiline: true }),
+      replyKey: inner.replyKey.slice(),
+    };
+  } finally {
+    pt.fill(0);
+  }
 }
 
 /**

@@ -11,6 +11,8 @@ export function proxy(request: NextRequest) {
   const requestHeaders = new Headers(request.headers);
   requestHeaders.set('content-security-policy', csp);
   requestHeaders.set('x-nonce', nonce);
+  // For pages that get no route params (the 404 page picks its language from the path).
+  requestHeaders.set('x-qpc-path', request.nextUrl.pathname);
   const response = NextResponse.next({ request: { headers: requestHeaders } });
   response.headers.set('content-security-policy', csp);
   return response;

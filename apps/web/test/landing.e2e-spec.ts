@@ -78,6 +78,12 @@ describe('web app (next start)', () => {
       expect(res.headers.get('x-powered-by')).toBeNull();
     });
 
+    it('answers unknown paths with 404', async () => {
+      for (const path of ['/fr', '/de/gibt-es-nicht', '/en/no/such/page']) {
+        expect((await fetch(`${web.url}${path}`)).status, path).toBe(404);
+      }
+    });
+
     it('answers /healthz', async () => {
       const res = await fetch(`${web.url}/healthz`);
       expect(res.status).toBe(200);
@@ -170,6 +176,8 @@ describe('web app (next start)', () => {
       expect(new URL(page.url()).pathname).toBe('/de');
       expect(await page.getAttribute('html', 'lang')).toBe('de');
       await expect.poll(() => page.locator('h1').innerText()).toContain('Freie Therapieplätze finden');
+      // Next's runtime ran, so the CSP nonce reached its scripts.
+      expect(await page.evaluate(() => typeof (window as { next?: { version?: string } }).next?.version)).toBe('string');
       expect(await page.getByRole('heading', { level: 2, name: 'Für Patientinnen und Patienten' }).count()).toBe(1);
       expect(await page.getByRole('link', { name: '0800 111 0 111' }).getAttribute('href')).toBe('tel:08001110111');
       expect(await page.getByRole('link', { name: '112', exact: true }).count()).toBe(1);
@@ -188,6 +196,24 @@ describe('web app (next start)', () => {
       await page.getByRole('navigation', { name: 'Language' }).getByRole('link', { name: 'Deutsch' }).click();
       await page.waitForURL(/\/de$/);
       expect(await page.getAttribute('html', 'lang')).toBe('de');
+    });
+
+    it('shows a 404 page in the language of the address', async () => {
+      // A page of its own: the 404 status itself is logged as a console error, by design.
+      const notFoundPage = await launched.context.newPage();
+      try {
+        for (const [path, lang, title] of [
+          ['/en/no/such/page', 'en', 'This page does not exist'],
+          ['/de/gibt-es-nicht', 'de', 'Diese Seite gibt es nicht'],
+        ] as const) {
+          const res = await notFoundPage.goto(`${web.url}${path}`, { waitUntil: 'networkidle' });
+          expect(res?.status(), path).toBe(404);
+          await expect.poll(() => notFoundPage.locator('h1').innerText()).toBe(title);
+          expect(await notFoundPage.getAttribute('html', 'lang'), path).toBe(lang);
+        }
+      } finally {
+        await notFoundPage.close();
+      }
     });
 
     it('makes requests to its own origin only', () => {

@@ -25,6 +25,11 @@ export const de = {
     bereitschaftsdienst: 'Ärztlicher Bereitschaftsdienst:',
     emergency: 'In Lebensgefahr: Notruf',
   },
+  notFound: {
+    title: 'Diese Seite gibt es nicht',
+    text: 'Vielleicht ist der Link unvollständig. Auf der Startseite finden Sie alles Wichtige.',
+    home: 'Zur Startseite',
+  },
   landing: {
     heroTitle: 'Freie Therapieplätze finden – anonym und ohne Konto',
     heroLead:

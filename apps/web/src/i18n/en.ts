@@ -24,6 +24,11 @@ export const en: Dictionary = {
     bereitschaftsdienst: 'Out-of-hours medical service:',
     emergency: 'If your life is in danger: emergency number',
   },
+  notFound: {
+    title: 'This page does not exist',
+    text: 'The link may be incomplete. The home page has everything important.',
+    home: 'Go to the home page',
+  },
   landing: {
     heroTitle: 'Find a free therapy slot – anonymously, without an account',
     heroLead:

@@ -1,18 +1,16 @@
 import { type Metadata, type Viewport } from 'next';
-import { notFound } from 'next/navigation';
 import { connection } from 'next/server';
 import { type ReactNode } from 'react';
 import { SiteFooter } from '../../components/SiteFooter';
 import { SiteHeader } from '../../components/SiteHeader';
-import { getDictionary, isLocale, locales } from '../../i18n';
+import { defaultLocale, getDictionary, isLocale, locales } from '../../i18n';
 import '../globals.css';
 
 type LayoutProps = { children: ReactNode; params: Promise<{ lang: string }> };
 
 export async function generateMetadata({ params }: Omit<LayoutProps, 'children'>): Promise<Metadata> {
   const { lang } = await params;
-  if (!isLocale(lang)) return {};
-  const t = getDictionary(lang);
+  const t = getDictionary(isLocale(lang) ? lang : defaultLocale);
   return {
     title: t.meta.title,
     description: t.meta.description,
@@ -34,8 +32,9 @@ export const viewport: Viewport = {
 export default async function LocaleLayout({ children, params }: LayoutProps) {
   // Pages carry a per-request CSP nonce (src/proxy.ts), so they must render per request.
   await connection();
-  const { lang } = await params;
-  if (!isLocale(lang)) notFound();
+  const { lang: requested } = await params;
+  // An unknown first segment is a 404 (raised by the page), shown in German inside this layout.
+  const lang = isLocale(requested) ? requested : defaultLocale;
   const t = getDictionary(lang);
   return (
     <html lang={lang}>

@@ -95,6 +95,13 @@ describe('web app (next start)', () => {
       expect(res.status).toBe(502);
       expect(res.headers.get('content-type')).toBe('application/problem+json');
       expect(await res.json()).toMatchObject({ status: 502, code: 'web.upstream_unavailable', title: expect.any(String), type: expect.any(String) });
+
+      const post = await fetch(`${web.url}/api/v1/fapp/reservations`, { method: 'POST', body: 'x'.repeat(200_000), headers: { 'content-type': 'application/octet-stream' } });
+      expect(post.status).toBe(502);
+      expect(await post.json()).toMatchObject({ code: 'web.upstream_unavailable' });
+      expect(web.logs()).not.toMatch(/unhandled/i);
+      // The unread upload was drained, so the kept-alive connection still serves the next request.
+      expect((await fetch(`${web.url}/healthz`)).status).toBe(200);
     });
 
     it('passes requests to the API server without anything that identifies the patient', async () => {

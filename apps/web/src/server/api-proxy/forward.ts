@@ -59,9 +59,22 @@ export async function forwardToApi(request: Request): Promise<Response> {
     upstream.once('error', reject);
     upstream.once('timeout', () => upstream.destroy(new UpstreamTimeout()));
   });
+  // Errors surface through the awaits below; this only keeps an early rejection from counting
+  // as unhandled while nothing awaits it yet.
+  response.catch(() => undefined);
+  const connected = new Promise<void>((resolve, reject) => {
+    upstream.once('error', reject);
+    upstream.once('socket', (socket) => (socket.connecting ? socket.once('connect', () => resolve()) : resolve()));
+  });
+  connected.catch(() => undefined);
 
+  let bodyStarted = false;
   try {
     if (hasBody) {
+      // Touch the body only once the server is reachable: if it is not, the body is drained
+      // below so the browser's connection stays usable for its next request.
+      await connected;
+      bodyStarted = true;
       await pipeline(Readable.fromWeb(request.body as unknown as NodeReadableStream<Uint8Array>), upstream);
     } else {
       upstream.end();
@@ -75,9 +88,8 @@ export async function forwardToApi(request: Request): Promise<Response> {
     }
     return new Response(Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>, { status, headers: outHeaders });
   } catch (error) {
-    // The promise may also reject after a failed body pipe; keep it from surfacing as unhandled.
-    response.catch(() => undefined);
     upstream.destroy();
+    if (hasBody && !bodyStarted && request.body) await discard(request.body, DRAIN_LIMIT_BYTES);
     if (error instanceof UpstreamTimeout) {
       return problemResponse(504, 'web.upstream_timeout', 'Gateway Timeout', 'The API server did not answer in time.');
     }
@@ -86,6 +98,24 @@ export async function forwardToApi(request: Request): Promise<Response> {
       return problemResponse(499, 'web.client_closed', 'Client Closed Request');
     }
     return problemResponse(502, 'web.upstream_unavailable', 'Bad Gateway', 'The API server cannot be reached.');
+  }
+}
+
+const DRAIN_LIMIT_BYTES = 1 << 20;
+
+/** Reads and drops an unread request body up to a limit (beyond it the connection may close). */
+async function discard(body: ReadableStream<Uint8Array>, limit: number): Promise<void> {
+  const reader = body.getReader();
+  let seen = 0;
+  try {
+    while (seen <= limit) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      seen += value.byteLength;
+    }
+    await reader.cancel();
+  } catch {
+    // the client is gone; nothing to keep usable
   }
 }
 

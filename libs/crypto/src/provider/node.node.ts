@@ -12,6 +12,7 @@ import {
   hkdfSync,
   randomFillSync,
   sign as nodeSign,
+  timingSafeEqual,
   verify as nodeVerify,
   type KeyObject,
 } from 'node:crypto';
@@ -58,6 +59,41 @@ function publicKey(prefix: Uint8Array, raw: Uint8Array): KeyObject {
   check(raw, 32, 'public key');
   const d = der(prefix, raw);
   return createPublicKey({ key: Buffer.from(d.buffer, d.byteOffset, d.byteLength), format: 'der', type: 'spki' });
+}
+
+// Importing a key into OpenSSL costs more than the signature itself (the import derives the
+// public point), so key objects are cached.
+// Secret keys: per Uint8Array object, checked against a copy on every use so a caller who
+// changes or wipes the array never signs with the stale key. The copy adds no exposure the
+// KeyObject itself does not already have; both live until the caller's array is collected.
+const secretKeys = new Map<Uint8Array, WeakMap<Uint8Array, { copy: Uint8Array; key: KeyObject }>>(); // per algorithm
+// Public keys: by value, a bounded map (public data, strings are fine).
+const publicKeys = new Map<string, KeyObject>();
+const PUBLIC_CACHE = 1024;
+
+function cachedPrivate(prefix: Uint8Array, raw: Uint8Array): KeyObject {
+  let cache = secretKeys.get(prefix);
+  if (!cache) secretKeys.set(prefix, (cache = new WeakMap()));
+  const hit = cache.get(raw);
+  if (hit && hit.copy.length === raw.length && timingSafeEqual(hit.copy, raw)) return hit.key;
+  if (hit) hit.copy.fill(0);
+  const key = privateKey(prefix, raw);
+  cache.set(raw, { copy: raw.slice(), key });
+  return key;
+}
+
+function cachedPublic(prefix: Uint8Array, raw: Uint8Array): KeyObject {
+  check(raw, 32, 'public key');
+  const id = prefix[8]!.toString(16) + Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('hex');
+  let key = publicKeys.get(id);
+  if (key) {
+    publicKeys.delete(id);
+  } else {
+    key = publicKey(prefix, raw);
+    if (publicKeys.size >= PUBLIC_CACHE) publicKeys.delete(publicKeys.keys().next().value!);
+  }
+  publicKeys.set(id, key);
+  return key;
 }
 
 function rawPublic(k: KeyObject, prefixLen: number): Uint8Array {
@@ -111,18 +147,18 @@ export const nodeProvider: CryptoProvider = {
   hmacSha256: (k, d) => view(createHmac('sha256', k).update(d).digest()),
   hkdfSha256: (ikm, salt, info, length) => new Uint8Array(hkdfSync('sha256', ikm, salt, info, length)),
   ed25519PublicKey: (seed) => rawPublic(privateKey(ED25519_PKCS8, seed), ED25519_SPKI.length),
-  ed25519Sign: (seed, msg) => view(nodeSign(null, msg, privateKey(ED25519_PKCS8, seed))),
+  ed25519Sign: (seed, msg) => view(nodeSign(null, msg, cachedPrivate(ED25519_PKCS8, seed))),
   ed25519Verify: (pk, msg, sig) => {
     try {
       if (sig.length !== 64) return false;
-      return nodeVerify(null, msg, publicKey(ED25519_SPKI, pk), sig);
+      return nodeVerify(null, msg, cachedPublic(ED25519_SPKI, pk), sig);
     } catch {
       return false;
     }
   },
   x25519PublicKey: (sk) => rawPublic(privateKey(X25519_PKCS8, sk), X25519_SPKI.length),
   x25519SharedSecret: (sk, pk) =>
-    view(diffieHellman({ privateKey: privateKey(X25519_PKCS8, sk), publicKey: publicKey(X25519_SPKI, pk) })),
+    view(diffieHellman({ privateKey: cachedPrivate(X25519_PKCS8, sk), publicKey: cachedPublic(X25519_SPKI, pk) })),
   aesGcmEncrypt: (key, nonce, pt, aad) => aeadEncrypt(gcmAlg(key), key, nonce12(nonce), pt, aad),
   aesGcmDecrypt: (key, nonce, ct, aad) => aeadDecrypt(gcmAlg(key), key, nonce12(nonce), ct, aad),
   chacha20Poly1305Encrypt: (key, nonce, pt, aad) => aeadEncrypt('chacha20-poly1305', key, nonce12(nonce), pt, aad),

@@ -99,3 +99,24 @@ describe('crypto providers', () => {
     }
   });
 });
+
+describe('node provider key cache', () => {
+  it('a changed or wiped secret key array is never signed with stale key material', () => {
+    const seed = nodeProvider.randomBytes(32);
+    const m = new Uint8Array([1, 2, 3]);
+    const s1 = nodeProvider.ed25519Sign(seed, m);
+    seed[0]! ^= 1;
+    expect(nodeProvider.ed25519Sign(seed, m)).toEqual(nobleProvider.ed25519Sign(seed, m));
+    expect(nodeProvider.ed25519Sign(seed, m)).not.toEqual(s1);
+    seed.fill(0);
+    expect(nodeProvider.ed25519Sign(seed, m)).toEqual(nobleProvider.ed25519Sign(seed, m));
+  });
+
+  it('the same array used as Ed25519 and X25519 key keeps the algorithms apart', () => {
+    const k = nodeProvider.randomBytes(32);
+    const other = nobleProvider.x25519PublicKey(nodeProvider.randomBytes(32));
+    nodeProvider.ed25519Sign(k, new Uint8Array(1));
+    expect(nodeProvider.x25519SharedSecret(k, other)).toEqual(nobleProvider.x25519SharedSecret(k, other));
+    expect(nodeProvider.ed25519Sign(k, new Uint8Array(1))).toEqual(nobleProvider.ed25519Sign(k, new Uint8Array(1)));
+  });
+});

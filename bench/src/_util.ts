@@ -1,0 +1,57 @@
+// Shared timing helpers: every figure is printed beside a baseline measured in the same run.
+
+export interface Timing {
+  ops: number;
+  msPerOp: number;
+  opsPerSec: number;
+}
+
+/** Runs `fn` at least `minIters` times and until `budgetMs` has passed (after a short warm-up). */
+export async function time(fn: () => unknown, opts: { budgetMs?: number; minIters?: number; warmup?: number } = {}): Promise<Timing> {
+  const budget = opts.budgetMs ?? 1000;
+  const min = opts.minIters ?? 5;
+  for (let i = 0; i < (opts.warmup ?? 2); i++) await fn();
+  let ops = 0;
+  const start = performance.now();
+  while (ops < min || performance.now() - start < budget) {
+    await fn();
+    ops++;
+  }
+  const ms = performance.now() - start;
+  return { ops, msPerOp: ms / ops, opsPerSec: (ops / ms) * 1000 };
+}
+
+export function fmtMs(ms: number): string {
+  return ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(4);
+}
+
+export function row(cells: (string | number)[], widths: number[]): string {
+  return cells.map((c, i) => String(c).padEnd(widths[i] ?? 12)).join(' ');
+}
+
+/** ours / baseline as a cost ratio (1.00 = same cost, 1.15 = 15 % slower). */
+export function ratio(ours: Timing, base: Timing): string {
+  return (ours.msPerOp / base.msPerOp).toFixed(2);
+}
+
+/**
+ * Measures `ours` and `base` alternately over `rounds` rounds and keeps each side's best
+ * round, so warm-up, GC and JIT effects do not favour whichever runs first.
+ */
+export async function compare(
+  ours: () => unknown,
+  base: () => unknown,
+  opts: { budgetMs?: number; minIters?: number; rounds?: number; warmup?: number } = {},
+): Promise<[Timing, Timing]> {
+  const rounds = opts.rounds ?? 3;
+  const per = { budgetMs: (opts.budgetMs ?? 1000) / rounds, minIters: opts.minIters ?? 3, warmup: opts.warmup ?? 1 };
+  let bestOurs: Timing | undefined;
+  let bestBase: Timing | undefined;
+  for (let r = 0; r < rounds; r++) {
+    const b = await time(base, per);
+    const o = await time(ours, per);
+    if (!bestBase || b.msPerOp < bestBase.msPerOp) bestBase = b;
+    if (!bestOurs || o.msPerOp < bestOurs.msPerOp) bestOurs = o;
+  }
+  return [bestOurs!, bestBase!];
+}

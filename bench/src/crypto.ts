@@ -1,0 +1,191 @@
+// npm run bench -- crypto [--quick]
+// @qpc/crypto beside the raw library beneath it, in one run:
+//   Ed25519 sign/verify vs raw node:crypto (and noble, the pure-JS fallback)
+//   X-Wing HPKE seal/open vs raw @hpke/core
+//   MLS encrypt/decrypt and add/update commits at 2, 16, 64, 256 members vs raw ts-mls
+// Ratios are cost ratios (wrapper time / raw time); target <= 1.15.
+import { sign as nodeSign, verify as nodeVerify, createPrivateKey, createPublicKey } from 'node:crypto';
+import { CipherSuite, HkdfSha256 } from '@hpke/core';
+import { Chacha20Poly1305 } from '@hpke/chacha20poly1305';
+import { XWing } from '@hpke/hybridkem-x-wing';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import {
+  createApplicationMessage,
+  createCommit,
+  decodeMlsMessage,
+  emptyPskIndex,
+  encodeMlsMessage,
+  processPrivateMessage,
+  type ClientState,
+  type Proposal,
+} from 'ts-mls';
+import * as qc from '@qpc/crypto';
+import { compare, fmtMs, ratio, row, time, type Timing } from './_util.js';
+
+const quick = process.argv.includes('--quick');
+const BUDGET = quick ? 300 : 1000;
+const W = [34, 14, 14, 8];
+const results: { name: string; ratio: number }[] = [];
+
+async function line(name: string, ours: () => unknown, base: () => unknown, unit: 'ops' | 'ms' = 'ops', opts: Parameters<typeof compare>[2] = {}): Promise<void> {
+  const [o, b] = await compare(ours, base, { budgetMs: BUDGET, ...opts });
+  const f = (t: Timing) => (unit === 'ops' ? `${t.opsPerSec.toFixed(0)}/s` : `${fmtMs(t.msPerOp)} ms`);
+  console.log(row([name, f(o), f(b), ratio(o, b)], W));
+  results.push({ name, ratio: o.msPerOp / b.msPerOp });
+}
+
+function header(title: string, a = '@qpc/crypto', b = 'raw'): void {
+  console.log(`\n${title}`);
+  console.log(row(['', a, b, 'ratio'], W));
+}
+
+async function ed25519Bench(): Promise<void> {
+  const kp = qc.generateSigningKeyPair();
+  const msg = qc.randomBytes(256);
+  const der = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), kp.secretKey]);
+  const priv = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  const pub = createPublicKey(priv);
+  const sig = qc.sign(kp.secretKey, msg);
+  header(`Ed25519, 256-byte message (provider: ${qc.cryptoProvider.name})`, '@qpc/crypto', 'node:crypto');
+  await line('sign', () => qc.sign(kp.secretKey, msg), () => nodeSign(null, msg, priv));
+  await line('verify', () => qc.verify(kp.publicKey, msg, sig), () => nodeVerify(null, msg, pub, sig));
+  const nobleSign = await time(() => ed25519.sign(msg, kp.secretKey), { budgetMs: BUDGET / 2 });
+  const ours = await time(() => qc.sign(kp.secretKey, msg), { budgetMs: BUDGET / 2 });
+  console.log(`  pure-JS noble sign: ${nobleSign.opsPerSec.toFixed(0)}/s -> native path is ${(nobleSign.msPerOp / ours.msPerOp).toFixed(1)}x faster`);
+}
+
+async function xwingBench(): Promise<void> {
+  const kp = qc.generateKemKeyPair();
+  const pt = qc.randomBytes(1000);
+  const suite = new CipherSuite({ kem: new XWing(), kdf: new HkdfSha256(), aead: new Chacha20Poly1305() });
+  const pk = await suite.kem.deserializePublicKey(kp.publicKey);
+  const sk = await suite.kem.deserializePrivateKey(kp.secretKey);
+  const sealed = await qc.seal(kp.publicKey, pt, { padTo: 1 });
+  const raw = await suite.seal({ recipientPublicKey: pk }, qc.pad(pt, 1));
+  header('X-Wing HPKE sealed box, 1000-byte plaintext', '@qpc/crypto', '@hpke/core');
+  await line('seal', () => qc.seal(kp.publicKey, pt, { padTo: 1 }), () => suite.seal({ recipientPublicKey: pk }, qc.pad(pt, 1)));
+  await line('open', () => qc.open(kp.secretKey, sealed), () => suite.open({ recipientKey: sk, enc: raw.enc }, raw.ct));
+}
+
+interface Fixture {
+  sender: qc.MlsGroup;
+  receiver: qc.MlsGroup;
+}
+
+async function mlsFixture(n: number): Promise<Fixture> {
+  const bundles = await Promise.all(Array.from({ length: n }, (_, i) => qc.createKeyPackage(qc.utf8(`m${i}`))));
+  let g = await qc.createMlsGroup(bundles[0]!);
+  const add = await qc.addMembers(g, bundles.slice(1).map((b) => b.encoded));
+  g = qc.confirmCommit(add.group);
+  const receiver = await qc.joinFromWelcome(add.welcome!, bundles[1]!);
+  return { sender: g, receiver };
+}
+
+function decodePrivate(bytes: Uint8Array) {
+  const m = decodeMlsMessage(bytes, 0)![0];
+  if (m.wireformat !== 'mls_private_message') throw new Error('expected private message');
+  return m.privateMessage;
+}
+
+async function mlsBench(n: number): Promise<void> {
+  const t0 = performance.now();
+  const fx = await mlsFixture(n);
+  const cs = await qc.mlsCiphersuite();
+  console.log(`\nMLS suite 1, ${n} members (setup ${fmtMs(performance.now() - t0)} ms)`);
+  console.log(row(['', '@qpc/crypto', 'ts-mls', 'ratio'], W));
+  const budget = n >= 256 ? BUDGET * 1.5 : BUDGET;
+  const msg = qc.randomBytes(1024);
+
+  // Every run works on its own copy of the state (export/restore gives independent buffers):
+  // the wrapper wipes consumed secrets, which may be shared with the state it started from.
+  const key = qc.randomBytes(32);
+  const clone = (g: qc.MlsGroup) => qc.restoreGroupState(qc.exportGroupState(g, key), key);
+
+  let rawState: ClientState = clone(fx.sender).state;
+  let ours = clone(fx.sender);
+  await line(
+    'encrypt 1 KiB',
+    async () => {
+      ours = (await qc.encryptMessage(ours, msg)).group;
+    },
+    async () => {
+      const r = await createApplicationMessage(rawState, msg, cs);
+      rawState = r.newState;
+      encodeMlsMessage({ version: 'mls10', wireformat: 'mls_private_message', privateMessage: r.privateMessage });
+    },
+    'ms',
+    { budgetMs: budget },
+  );
+
+  // decrypt: one stream of messages, processed in order by two independent receiver copies
+  const count = quick ? 90 : 240;
+  const stream: Uint8Array[] = [];
+  let s = clone(fx.sender);
+  for (let k = 0; k < count; k++) {
+    const r = await qc.encryptMessage(s, msg);
+    s = r.group;
+    stream.push(r.message);
+  }
+  let iRaw = 0;
+  let iOurs = 0;
+  let recvRaw: ClientState = clone(fx.receiver).state;
+  let recv = clone(fx.receiver);
+  const per = Math.floor(count / 3) - 1;
+  await line(
+    'decrypt 1 KiB',
+    async () => {
+      const r = await qc.processMessage(recv, stream[iOurs++]!);
+      recv = r.group;
+    },
+    async () => {
+      const r = await processPrivateMessage(recvRaw, decodePrivate(stream[iRaw++]!), emptyPskIndex, cs);
+      recvRaw = r.newState;
+    },
+    'ms',
+    { budgetMs: 0, minIters: per - 1, warmup: 1 },
+  );
+
+  // add-one and update commits, each from the same epoch (left pending: confirming would wipe the base)
+  const joiner = await qc.createKeyPackage(qc.utf8('joiner'));
+  const rawBase = clone(fx.sender).state;
+  const ourBase = clone(fx.sender);
+  const commitOpts = { budgetMs: budget, minIters: 2, warmup: 1 };
+  await line(
+    'add-member commit',
+    () => qc.addMembers(ourBase, [joiner.encoded]),
+    async () => {
+      const kp = decodeMlsMessage(joiner.encoded, 0)![0];
+      if (kp.wireformat !== 'mls_key_package') throw new Error('kp');
+      const add: Proposal = { proposalType: 'add', add: { keyPackage: kp.keyPackage } };
+      const r = await createCommit({ state: rawBase, cipherSuite: cs }, { extraProposals: [add], ratchetTreeExtension: true });
+      encodeMlsMessage(r.commit);
+      encodeMlsMessage({ version: 'mls10', wireformat: 'mls_welcome', welcome: r.welcome! });
+    },
+    'ms',
+    commitOpts,
+  );
+  await line(
+    'update commit',
+    () => qc.updateKeys(ourBase),
+    async () => {
+      const r = await createCommit({ state: rawBase, cipherSuite: cs }, { ratchetTreeExtension: true });
+      encodeMlsMessage(r.commit);
+    },
+    'ms',
+    commitOpts,
+  );
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  console.log(`@qpc/crypto benchmark — Node ${process.version}, provider ${qc.cryptoProvider.name}${quick ? ', quick' : ''}`);
+  console.log('cost ratio = @qpc/crypto time / raw time (1.00 = no overhead; target <= 1.15)');
+  await ed25519Bench();
+  await xwingBench();
+  for (const n of [2, 16, 64, 256]) await mlsBench(n);
+  const worst = results.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+  console.log(`\nworst ratio: ${worst.ratio.toFixed(2)} (${worst.name}); native provider on Node: ${qc.cryptoProvider.name === 'node' ? 'yes' : 'NO (bug)'}`);
+  console.log(`total ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+await main();

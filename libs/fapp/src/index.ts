@@ -107,3 +107,4 @@ export {
   type VerifiedRelease,
 } from './reservation.js';
 export { FACHRICHTUNG_LABELS, ALTERSGRUPPE_LABELS, MODALITAET_LABELS, KOSTENTRAEGER_LABELS, TERMINART_LABELS } from './labels.js';
+export { CHALLENGE_BYTES, challengeSigningInput, signChallenge, verifyChallenge } from './challenge.js';

@@ -14,6 +14,7 @@ import {
   openConfirm,
   openReservation,
   SEALED_RESERVATION_BYTES,
+  stampContext,
   verifyConfirm,
   verifyPatientCancel,
   verifyReservation,
@@ -23,8 +24,13 @@ import { announceBytes, NOW, slotId, therapist, therapistKem, trust } from './te
 
 const announce = verifyAnnounce(announceBytes(), { nowMs: NOW, trust }).announce;
 const policy = { nowMs: NOW, difficultyBits: 6, lookup: (id: string) => (id === announce.therapistId ? announce : undefined) };
-const reserve = (message = 'Ich suche einen Platz.', contact = 'signal:@anon.42') =>
-  createReservation({ announce, slotId: slotId(2), contact, message, difficultyBits: 6, nowMs: NOW });
+const reserve = (message = 'Ich suche einen Platz.', contact = 'signal:@anon.42', difficultyBits = 6) =>
+  createReservation({ announce, slotId: slotId(2), contact, message, difficultyBits, nowMs: NOW });
+// A stamp of d bits also passes for an unrelated context with probability 2^-d: tamper
+// tests mint 16-bit stamps (a false pass is a 1-in-65536 event), and the binding itself
+// is checked exactly below.
+const STRONG = 16;
+const strongPolicy = { ...policy, difficultyBits: STRONG };
 
 describe('reservation flow', () => {
   it('patient -> server -> therapist -> server -> patient', async () => {
@@ -71,21 +77,30 @@ describe('reservation flow', () => {
   });
 
   it('moving a sealed request to another slot or mailbox breaks it', async () => {
-    const r = await reserve();
+    const r = await reserve(undefined, undefined, STRONG);
     const m = fromBinary(SlotReserveSchema, r.bytes);
     const otherSlot = toBinary(SlotReserveSchema, { ...m, slotId: slotId(1) });
-    expect(() => verifyReservation(otherSlot, policy)).toThrow(expect.objectContaining({ code: 'BAD_STAMP' }));
+    expect(() => verifyReservation(otherSlot, strongPolicy)).toThrow(expect.objectContaining({ code: 'BAD_STAMP' }));
     await expect(openReservation(otherSlot, therapistKem.secretKey)).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
     const otherMailbox = toBinary(SlotReserveSchema, { ...m, mailboxId: new Uint8Array(32).fill(1) });
     await expect(openReservation(otherMailbox, therapistKem.secretKey)).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
   });
 
+  it('the stamp context binds therapist, slot, mailbox, window and the sealed bytes', () => {
+    const base = [therapist.publicKey, slotId(1), new Uint8Array(32), 7, new Uint8Array(10)] as const;
+    const ctx = toHex(stampContext(...base));
+    expect(toHex(stampContext(base[0], slotId(2), base[2], base[3], base[4]))).not.toBe(ctx);
+    expect(toHex(stampContext(base[0], base[1], new Uint8Array(32).fill(1), base[3], base[4]))).not.toBe(ctx);
+    expect(toHex(stampContext(base[0], base[1], base[2], 8, base[4]))).not.toBe(ctx);
+    expect(toHex(stampContext(base[0], base[1], base[2], base[3], new Uint8Array(11)))).not.toBe(ctx);
+  });
+
   it('a tampered sealed payload or stamp is refused', async () => {
-    const r = await reserve();
+    const r = await reserve(undefined, undefined, STRONG);
     const m = fromBinary(SlotReserveSchema, r.bytes);
     const sealed = m.sealed.slice();
     sealed[2000]! ^= 1;
-    expect(() => verifyReservation(toBinary(SlotReserveSchema, { ...m, sealed }), policy)).toThrow(expect.objectContaining({ code: 'BAD_STAMP' }));
+    expect(() => verifyReservation(toBinary(SlotReserveSchema, { ...m, sealed }), strongPolicy)).toThrow(expect.objectContaining({ code: 'BAD_STAMP' }));
     await expect(openReservation(toBinary(SlotReserveSchema, { ...m, sealed }), therapistKem.secretKey)).rejects.toMatchObject({ code: 'DECRYPT_FAILED' });
     expect(() => verifyReservation(toBinary(SlotReserveSchema, { ...m, sealed: m.sealed.subarray(1) }), policy)).toThrow(expect.objectContaining({ code: 'MALFORMED' }));
   });

@@ -1,27 +1,34 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { Clock, SystemClock } from './common/clock.js';
 import { ServerConfig } from './config/config.js';
 import { dataSourceOptions } from './database/data-source.js';
+import { FappModule } from './fapp/fapp.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 
 export interface AppModuleOptions {
   config: ServerConfig;
   databaseUrl: string;
+  clock?: Clock;
 }
 
 @Module({})
 export class AppModule {
-  static forRoot({ config, databaseUrl }: AppModuleOptions): DynamicModule {
+  static forRoot({ config, databaseUrl, clock = new SystemClock() }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
         TypeOrmModule.forRoot(dataSourceOptions(databaseUrl, config.DB_POOL_SIZE)),
         MetricsModule,
         HealthModule,
+        FappModule,
       ],
-      providers: [{ provide: ServerConfig, useValue: config }],
-      exports: [ServerConfig],
+      providers: [
+        { provide: ServerConfig, useValue: config },
+        { provide: Clock, useValue: clock },
+      ],
+      exports: [ServerConfig, Clock],
       global: true,
     };
   }

@@ -10,6 +10,7 @@ import { createLogger, PinoNestLogger } from './common/logger.js';
 import { ProblemFilter } from './common/problem.filter.js';
 import { requestContext } from './common/request-context.js';
 import { createValidationPipe } from './common/validation.js';
+import type { Clock } from './common/clock.js';
 import type { ServerConfig } from './config/config.js';
 import { migrate } from './database/data-source.js';
 import { Metrics } from './metrics/metrics.js';
@@ -21,6 +22,7 @@ export interface CreateAppOptions {
   config: ServerConfig;
   databaseUrl: string;
   logger?: Logger;
+  clock?: Clock;
 }
 
 export interface App {
@@ -29,7 +31,7 @@ export interface App {
 }
 
 /** Builds the fully configured application (not yet listening). Used by main.ts and the tests. */
-export async function createApp({ config, databaseUrl, logger = createLogger(config.LOG_LEVEL) }: CreateAppOptions): Promise<App> {
+export async function createApp({ config, databaseUrl, logger = createLogger(config.LOG_LEVEL), clock }: CreateAppOptions): Promise<App> {
   const adapter = new FastifyAdapter({
     logger: false,
     trustProxy: false,
@@ -41,7 +43,7 @@ export async function createApp({ config, databaseUrl, logger = createLogger(con
     },
     return503OnClosing: true,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ config, databaseUrl }), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot({ config, databaseUrl, ...(clock ? { clock } : {}) }), adapter, {
     logger: new PinoNestLogger(logger.child({ component: 'nest' })),
     bufferLogs: false,
     abortOnError: false,

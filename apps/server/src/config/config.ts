@@ -70,6 +70,42 @@ export class ServerConfig {
   @Min(1024)
   @Max(64 * 1024 * 1024)
   BODY_LIMIT_BYTES = 1024 * 1024;
+
+  /** Trusted licensing authorities: `Name=<64 hex Ed25519 key>` entries separated by `;`. */
+  @IsString()
+  @Matches(/^$|^[^=;]{1,120}=[0-9a-fA-F]{64}(;[^=;]{1,120}=[0-9a-fA-F]{64})*$/, { message: 'FAPP_AUTHORITIES must be Name=<64 hex>;Name=<64 hex>…' })
+  FAPP_AUTHORITIES = '';
+
+  /** Refuse announces without a valid attestation from a trusted authority. */
+  @Transform(toBool)
+  @IsBoolean()
+  FAPP_REQUIRE_VERIFIED = false;
+
+  /** Proof-of-work difficulty (leading zero bits) a reservation stamp must meet. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  @Max(32)
+  FAPP_POW_BITS = 18;
+
+  /** How long a reservation holds a slot while the therapist has not answered. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(60_000)
+  @Max(7 * 24 * 3600_000)
+  FAPP_HOLD_TTL_MS = 15 * 60_000;
+
+  /** Reservation attempts accepted per minute by this instance, over all slots. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  FAPP_RESERVE_RATE_PER_MIN = 600;
+
+  /** Reservation attempts accepted per minute for one slot. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  FAPP_SLOT_RATE_PER_MIN = 60;
 }
 
 export class ConfigError extends Error {

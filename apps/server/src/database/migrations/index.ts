@@ -1,4 +1,5 @@
 import { Init1764086400000 } from './1764086400000-Init.js';
+import { Fapp1764090000000 } from './1764090000000-Fapp.js';
 
 /** Every migration, in order. New migrations are appended here. */
-export const migrations = [Init1764086400000];
+export const migrations = [Init1764086400000, Fapp1764090000000];

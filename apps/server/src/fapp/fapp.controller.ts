@@ -1,0 +1,119 @@
+import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { SlotFilter } from '@qpc/fapp';
+import { b64urlField } from '../common/bytes.js';
+import { ServerError } from '../common/server-error.js';
+import {
+  AnnounceAcceptedDto,
+  PostAnnounceDto,
+  PostAnswerDto,
+  PostCancelDto,
+  PostReleaseDto,
+  PostReservationDto,
+  RegionQueryDto,
+  SearchQueryDto,
+  TherapistReservationsDto,
+} from './fapp.dto.js';
+import { FappService } from './fapp.service.js';
+import { ReservationService } from './reservation.service.js';
+
+function toFilter(q: SearchQueryDto): SlotFilter {
+  const f: SlotFilter = {};
+  if (q.plz) f.plzPrefix = q.plz;
+  if (q.fachrichtung) f.fachrichtungen = q.fachrichtung as SlotFilter['fachrichtungen'];
+  if (q.kostentraeger) f.kostentraeger = q.kostentraeger as SlotFilter['kostentraeger'];
+  if (q.terminart) f.terminarten = q.terminart as SlotFilter['terminarten'];
+  if (q.modalitaet) f.modalitaeten = q.modalitaet as SlotFilter['modalitaeten'];
+  if (q.altersgruppe !== undefined) f.altersgruppe = q.altersgruppe as SlotFilter['altersgruppe'];
+  if (q.language) f.language = q.language;
+  if (q.barrierFree) f.barrierFreeOnly = true;
+  if (q.verifiedOnly) f.verifiedOnly = true;
+  if (q.from) f.fromMs = Date.parse(q.from);
+  if (q.until) f.untilMs = Date.parse(q.until);
+  if (q.limit) f.limit = q.limit;
+  return f;
+}
+
+@ApiTags('fapp')
+@Controller('fapp')
+export class FappController {
+  constructor(
+    @Inject(FappService) private readonly fapp: FappService,
+    @Inject(ReservationService) private readonly reservations: ReservationService,
+  ) {}
+
+  @Post('announces')
+  @ApiOperation({ summary: 'Publish a signed SlotAnnounce (a higher sequence supersedes the stored one)' })
+  @ApiCreatedResponse({ type: AnnounceAcceptedDto })
+  @ApiConflictResponse({ description: 'fapp.stale_sequence' })
+  announce(@Body() body: PostAnnounceDto): Promise<AnnounceAcceptedDto> {
+    return this.fapp.ingest(b64urlField(body.announce, 'announce'));
+  }
+
+  @Get('slots')
+  @ApiOperation({ summary: 'Anonymous search, earliest slots first. Prefer region sync: it sends no query at all.' })
+  search(@Query() q: SearchQueryDto) {
+    return this.fapp.search(toFilter(q));
+  }
+
+  @Get('regions/:prefix/announces')
+  @ApiOperation({ summary: 'Region sync: every current announce for a PLZ prefix as signed bytes, plus held/booked slots, paged' })
+  region(@Param('prefix') prefix: string, @Query() q: RegionQueryDto) {
+    return this.fapp.region(prefix, q.cursor, q.limit ?? 200);
+  }
+
+  @Post('reservations')
+  @ApiOperation({ summary: 'Reserve a slot with a sealed SlotReserve; holds the slot until the therapist answers or the hold expires' })
+  @ApiConflictResponse({ description: 'fapp.slot_held, fapp.slot_booked, fapp.stamp_reused' })
+  reserve(@Body() body: PostReservationDto) {
+    return this.reservations.reserve(b64urlField(body.reservation, 'reservation'));
+  }
+
+  @Post('reservations/cancel')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'The patient withdraws their reservation (SlotRelease carrying the mailbox capability)' })
+  async cancel(@Body() body: PostCancelDto): Promise<void> {
+    await this.reservations.cancel(b64urlField(body.cancel, 'cancel'));
+  }
+
+  @Get('mailbox')
+  @ApiOperation({ summary: "The patient's mailbox: status and the therapist's sealed reply. No account, no cookie." })
+  @ApiHeader({ name: 'x-mailbox-capability', description: 'The mailbox capability (base64url); only the patient has it', required: true })
+  @ApiOkResponse({ description: '{ status, therapistId, slotId, heldUntil, reply }' })
+  mailbox(@Headers('x-mailbox-capability') capability: string | undefined) {
+    if (!capability) throw new ServerError('request.invalid', 400, 'x-mailbox-capability header is required', { errors: [{ field: 'x-mailbox-capability', messages: ['required'] }] });
+    if (capability.length > 100) throw new ServerError('request.invalid', 400, 'x-mailbox-capability is too long');
+    return this.reservations.mailbox(b64urlField(capability, 'x-mailbox-capability'));
+  }
+
+  @Post('therapist/challenge')
+  @ApiOperation({ summary: 'A single-use challenge the therapist signs to list their reservations' })
+  challenge() {
+    return this.reservations.challenge();
+  }
+
+  @Post('therapist/reservations')
+  @HttpCode(200)
+  @ApiOperation({ summary: "The therapist's held and booked slots with the sealed reservations (signed challenge)" })
+  therapistReservations(@Body() body: TherapistReservationsDto) {
+    return this.reservations.therapistReservations(
+      b64urlField(body.therapistKey, 'therapistKey'),
+      Buffer.from(body.challenge, 'hex'),
+      b64urlField(body.signature, 'signature'),
+    );
+  }
+
+  @Post('therapist/answers')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Confirm or decline a reservation (signed SlotConfirm with the reply sealed to the patient)' })
+  answer(@Body() body: PostAnswerDto) {
+    return this.reservations.answer(b64urlField(body.answer, 'answer'));
+  }
+
+  @Post('therapist/releases')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Free a held or booked slot (signed SlotRelease)' })
+  async release(@Body() body: PostReleaseDto): Promise<void> {
+    await this.reservations.release(b64urlField(body.release, 'release'));
+  }
+}

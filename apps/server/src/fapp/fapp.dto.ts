@@ -1,0 +1,170 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+
+const B64URL = /^[A-Za-z0-9_-]+$/;
+const B64URL_MSG = { message: '$property must be base64url (RFC 4648 §5, no padding)' };
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** "1,2,3" or repeated parameters -> [1,2,3]; anything else is left for the validator to reject. */
+const intList = ({ value }: { value: unknown }) => {
+  if (value === undefined || value === '') return undefined;
+  const parts = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(','));
+  return parts.map((p) => (/^\d{1,4}$/.test(p.trim()) ? Number(p.trim()) : p));
+};
+const bool = ({ value }: { value: unknown }) => (value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value);
+
+export class PostAnnounceDto {
+  @ApiProperty({ description: 'FappSigned bytes of a SlotAnnounce, base64url, exactly as signed.' })
+  @IsString()
+  @MaxLength(48_000)
+  @Matches(B64URL, B64URL_MSG)
+  announce: string;
+}
+
+export class AnnounceAcceptedDto {
+  @ApiProperty() therapistId: string;
+  @ApiProperty() sequence: number;
+  @ApiProperty() verified: boolean;
+  @ApiProperty({ nullable: true, type: String }) authority: string | null;
+  @ApiProperty() slots: number;
+  @ApiProperty() expiresAt: string;
+}
+
+export class SearchQueryDto {
+  @ApiPropertyOptional({ description: 'PLZ or PLZ prefix, 2–5 digits' })
+  @IsOptional()
+  @Matches(/^\d{2,5}$/, { message: 'plz must be 2–5 digits' })
+  plz?: string;
+
+  @ApiPropertyOptional({ description: 'Fachrichtung enum values (qpc.v1.Fachrichtung), comma-separated', example: '1,2' })
+  @IsOptional()
+  @Transform(intList)
+  @IsInt({ each: true })
+  fachrichtung?: number[];
+
+  @ApiPropertyOptional({ description: 'Kostentraeger enum values, comma-separated' })
+  @IsOptional()
+  @Transform(intList)
+  @IsInt({ each: true })
+  kostentraeger?: number[];
+
+  @ApiPropertyOptional({ description: 'Terminart enum values, comma-separated' })
+  @IsOptional()
+  @Transform(intList)
+  @IsInt({ each: true })
+  terminart?: number[];
+
+  @ApiPropertyOptional({ description: 'Modalitaet enum values, comma-separated' })
+  @IsOptional()
+  @Transform(intList)
+  @IsInt({ each: true })
+  modalitaet?: number[];
+
+  @ApiPropertyOptional({ description: 'Altersgruppe enum value' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  altersgruppe?: number;
+
+  @ApiPropertyOptional({ description: 'ISO 639 code, e.g. de, en, tr, gsg' })
+  @IsOptional()
+  @Matches(/^[a-z]{2,3}$/, { message: 'language must be an ISO 639 code' })
+  language?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Transform(bool)
+  @IsBoolean()
+  barrierFree?: boolean;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @Transform(bool)
+  @IsBoolean()
+  verifiedOnly?: boolean;
+
+  @ApiPropertyOptional({ description: 'Earliest slot start (ISO-8601 UTC)' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Slots starting before this instant (ISO-8601 UTC)' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  until?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+}
+
+export class RegionQueryDto {
+  @ApiPropertyOptional({ description: 'Opaque cursor from the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 200 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+}
+
+export class PostReservationDto {
+  @ApiProperty({ description: 'SlotReserve bytes, base64url' })
+  @IsString()
+  @MaxLength(16_000)
+  @Matches(B64URL, B64URL_MSG)
+  reservation: string;
+}
+
+export class PostCancelDto {
+  @ApiProperty({ description: 'SlotRelease bytes carrying the mailbox capability, base64url' })
+  @IsString()
+  @MaxLength(2_000)
+  @Matches(B64URL, B64URL_MSG)
+  cancel: string;
+}
+
+export class TherapistReservationsDto {
+  @ApiProperty({ description: 'Therapist Ed25519 public key, base64url' })
+  @IsString()
+  @MaxLength(100)
+  @Matches(B64URL, B64URL_MSG)
+  therapistKey: string;
+
+  @ApiProperty({ description: 'Challenge from POST /fapp/therapist/challenge (hex)' })
+  @Matches(HEX64, { message: 'challenge must be 64 lowercase hex characters' })
+  challenge: string;
+
+  @ApiProperty({ description: 'Ed25519 signature over the challenge signing input, base64url' })
+  @IsString()
+  @MaxLength(200)
+  @Matches(B64URL, B64URL_MSG)
+  signature: string;
+}
+
+export class PostAnswerDto {
+  @ApiProperty({ description: 'FappSigned bytes of a SlotConfirm (confirm or decline), base64url' })
+  @IsString()
+  @MaxLength(16_000)
+  @Matches(B64URL, B64URL_MSG)
+  answer: string;
+}
+
+export class PostReleaseDto {
+  @ApiProperty({ description: 'FappSigned bytes of a therapist SlotRelease, base64url' })
+  @IsString()
+  @MaxLength(2_000)
+  @Matches(B64URL, B64URL_MSG)
+  release: string;
+}

@@ -1,0 +1,300 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Announce, SlotFilter } from '@qpc/fapp';
+import { DataSource, type EntityManager } from 'typeorm';
+
+export interface SlotRow {
+  therapist_id: string;
+  slot_id: string;
+  start_at: Date;
+  duration_min: number;
+  terminart: number;
+  group_size: number;
+}
+
+export interface HoldRow {
+  therapist_id: string;
+  slot_id: string;
+  mailbox_id: string;
+  state: 'held' | 'booked';
+  held_until: Date | null;
+  reservation: Buffer;
+}
+
+export interface MailboxRow {
+  mailbox_id: string;
+  therapist_id: string;
+  slot_id: string;
+  status: 'pending' | 'confirmed' | 'declined' | 'cancelled' | 'released' | 'expired';
+  reply: Buffer | null;
+  held_until: Date | null;
+}
+
+export interface SearchRow extends SlotRow {
+  plz: string;
+  verified: boolean;
+  authority: string | null;
+}
+
+/** TypeORM returns `[rows, affectedCount]` for UPDATE/DELETE … RETURNING; SELECT and INSERT give rows. */
+function returned<T>(result: unknown): T[] {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
+  return result as T[];
+}
+
+const MAILBOX_RETENTION_MS = 30 * 24 * 3600_000;
+
+/** All FAPP SQL in one place. Every write that must be atomic takes an EntityManager of a transaction. */
+@Injectable()
+export class FappRepository {
+  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+
+  transaction<T>(fn: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.ds.transaction(fn);
+  }
+
+  /**
+   * Stores an announce if its sequence is higher than the stored one (atomically: the
+   * conditional upsert is the check). Returns false for a stale or replayed sequence.
+   */
+  async upsertAnnounce(m: EntityManager, a: Announce, verified: boolean, authority: string | null, envelope: Uint8Array): Promise<boolean> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO fapp_announce (therapist_id, sequence, plz, verified, authority, fachrichtungen, altersgruppen, modalitaeten, kostentraeger, languages, barrier_free, issued_at, expires_at, envelope, received_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now())
+       ON CONFLICT (therapist_id) DO UPDATE SET
+         sequence = EXCLUDED.sequence, plz = EXCLUDED.plz, verified = EXCLUDED.verified, authority = EXCLUDED.authority,
+         fachrichtungen = EXCLUDED.fachrichtungen, altersgruppen = EXCLUDED.altersgruppen, modalitaeten = EXCLUDED.modalitaeten,
+         kostentraeger = EXCLUDED.kostentraeger, languages = EXCLUDED.languages, barrier_free = EXCLUDED.barrier_free,
+         issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at, envelope = EXCLUDED.envelope, received_at = now()
+       WHERE fapp_announce.sequence < EXCLUDED.sequence
+       RETURNING therapist_id`,
+      [
+        a.therapistId,
+        a.sequence,
+        a.plz,
+        verified,
+        authority,
+        a.fachrichtungen,
+        a.altersgruppen,
+        a.modalitaeten,
+        a.kostentraeger,
+        a.languages,
+        a.barrierFree,
+        new Date(a.issuedAtMs),
+        new Date(a.expiresAtMs),
+        Buffer.from(envelope),
+      ],
+    );
+    if (rows.length === 0) return false;
+    await m.query(`DELETE FROM fapp_slot WHERE therapist_id = $1`, [a.therapistId]);
+    if (a.slots.length > 0) {
+      await m.query(
+        `INSERT INTO fapp_slot (therapist_id, slot_id, start_at, duration_min, terminart, group_size)
+         SELECT $1, s.id, s.start_at, s.dur, s.art, s.grp
+         FROM unnest($2::text[], $3::timestamptz[], $4::smallint[], $5::smallint[], $6::smallint[]) AS s(id, start_at, dur, art, grp)`,
+        [
+          a.therapistId,
+          a.slots.map((s) => s.idHex),
+          a.slots.map((s) => new Date(s.startMs)),
+          a.slots.map((s) => s.durationMinutes),
+          a.slots.map((s) => s.terminart),
+          a.slots.map((s) => s.groupSize),
+        ],
+      );
+    }
+    // A booked slot the therapist no longer announces is done with: its hold goes (the mailbox keeps the reply).
+    await m.query(
+      `DELETE FROM fapp_hold h WHERE h.therapist_id = $1 AND h.state = 'booked'
+         AND NOT EXISTS (SELECT 1 FROM fapp_slot s WHERE s.therapist_id = h.therapist_id AND s.slot_id = h.slot_id)`,
+      [a.therapistId],
+    );
+    return true;
+  }
+
+  async storedSequence(therapistId: string): Promise<number | null> {
+    const rows: { sequence: string }[] = await this.ds.query(`SELECT sequence FROM fapp_announce WHERE therapist_id = $1`, [therapistId]);
+    return rows[0] ? Number(rows[0].sequence) : null;
+  }
+
+  async announceEnvelope(therapistId: string, nowMs: number): Promise<{ envelope: Buffer; sequence: number; issuedAtMs: number } | null> {
+    const rows: { envelope: Buffer; sequence: string; issued_at: Date }[] = await this.ds.query(
+      `SELECT envelope, sequence, issued_at FROM fapp_announce WHERE therapist_id = $1 AND expires_at > $2`,
+      [therapistId, new Date(nowMs)],
+    );
+    const r = rows[0];
+    return r ? { envelope: r.envelope, sequence: Number(r.sequence), issuedAtMs: r.issued_at.getTime() } : null;
+  }
+
+  /** The server-side search: the same filter semantics as the on-device matcher in @qpc/fapp. */
+  async search(f: SlotFilter, nowMs: number, limit: number): Promise<SearchRow[]> {
+    const from = new Date(Math.max(f.fromMs ?? nowMs, nowMs));
+    const params: unknown[] = [new Date(nowMs), from];
+    const where: string[] = ['a.expires_at > $1', 's.start_at >= $2'];
+    const add = (sql: string, value: unknown) => {
+      params.push(value);
+      where.push(sql.replaceAll('?', `$${params.length}`));
+    };
+    if (f.untilMs !== undefined) add('s.start_at < ?', new Date(f.untilMs));
+    if (f.plzPrefix) add(`a.plz LIKE ? || '%'`, f.plzPrefix);
+    if (f.fachrichtungen?.length) add('a.fachrichtungen && ?::smallint[]', f.fachrichtungen);
+    if (f.kostentraeger?.length) add('a.kostentraeger && ?::smallint[]', f.kostentraeger);
+    if (f.modalitaeten?.length) add('a.modalitaeten && ?::smallint[]', f.modalitaeten);
+    if (f.terminarten?.length) add('s.terminart = ANY(?::smallint[])', f.terminarten);
+    if (f.altersgruppe !== undefined) add('? = ANY(a.altersgruppen)', f.altersgruppe);
+    if (f.language) add('? = ANY(a.languages)', f.language);
+    if (f.barrierFreeOnly) where.push('a.barrier_free');
+    if (f.verifiedOnly) where.push('a.verified');
+    params.push(limit);
+    return this.ds.query(
+      `SELECT s.therapist_id, s.slot_id, s.start_at, s.duration_min, s.terminart, s.group_size, a.plz, a.verified, a.authority
+       FROM fapp_slot s JOIN fapp_announce a ON a.therapist_id = s.therapist_id
+       WHERE ${where.join(' AND ')}
+         AND NOT EXISTS (SELECT 1 FROM fapp_hold h WHERE h.therapist_id = s.therapist_id AND h.slot_id = s.slot_id
+                         AND (h.state = 'booked' OR h.held_until > $1))
+       ORDER BY s.start_at, s.therapist_id COLLATE "C", s.slot_id COLLATE "C"
+       LIMIT $${params.length}`,
+      params,
+    );
+  }
+
+  async envelopes(therapistIds: string[]): Promise<Map<string, Buffer>> {
+    if (therapistIds.length === 0) return new Map();
+    const rows: { therapist_id: string; envelope: Buffer }[] = await this.ds.query(
+      `SELECT therapist_id, envelope FROM fapp_announce WHERE therapist_id = ANY($1::text[])`,
+      [therapistIds],
+    );
+    return new Map(rows.map((r) => [r.therapist_id, r.envelope]));
+  }
+
+  /** One page of a region's current announces, ordered by therapist id (the cursor). */
+  async regionPage(prefix: string, after: string, limit: number, nowMs: number): Promise<{ therapist_id: string; envelope: Buffer }[]> {
+    return this.ds.query(
+      `SELECT therapist_id, envelope FROM fapp_announce
+       WHERE plz LIKE $1 || '%' AND expires_at > $2 AND therapist_id COLLATE "C" > $3
+       ORDER BY therapist_id COLLATE "C" LIMIT $4`,
+      [prefix, new Date(nowMs), after, limit],
+    );
+  }
+
+  /** Held (unexpired) or booked slots of these therapists: not offered to patients. */
+  async unavailable(therapistIds: string[], nowMs: number): Promise<{ therapist_id: string; slot_id: string }[]> {
+    if (therapistIds.length === 0) return [];
+    return this.ds.query(
+      `SELECT therapist_id, slot_id FROM fapp_hold WHERE therapist_id = ANY($1::text[]) AND (state = 'booked' OR held_until > $2)
+       ORDER BY therapist_id, slot_id`,
+      [therapistIds, new Date(nowMs)],
+    );
+  }
+
+  /** Records a stamp; false if it was used before. */
+  async rememberStamp(stampId: string, window: number): Promise<boolean> {
+    const rows: unknown[] = await this.ds.query(
+      `INSERT INTO fapp_stamp (stamp_id, "window") VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING stamp_id`,
+      [stampId, window],
+    );
+    return rows.length === 1;
+  }
+
+  /**
+   * Takes the hold if the slot is free or its hold has expired — one statement, so of
+   * many concurrent reservations exactly one gets a row back.
+   */
+  async takeHold(m: EntityManager, h: { therapistId: string; slotId: string; mailboxId: string; heldUntil: Date; reservation: Uint8Array }, nowMs: number): Promise<{ taken: boolean }> {
+    const rows: unknown[] = await m.query(
+      `INSERT INTO fapp_hold (therapist_id, slot_id, mailbox_id, state, held_until, reservation)
+       VALUES ($1, $2, $3, 'held', $4, $5)
+       ON CONFLICT (therapist_id, slot_id) DO UPDATE SET
+         mailbox_id = EXCLUDED.mailbox_id, state = 'held', held_until = EXCLUDED.held_until,
+         reservation = EXCLUDED.reservation, created_at = now()
+       WHERE fapp_hold.state = 'held' AND fapp_hold.held_until <= $6
+       RETURNING mailbox_id`,
+      [h.therapistId, h.slotId, h.mailboxId, h.heldUntil, Buffer.from(h.reservation), new Date(nowMs)],
+    );
+    return { taken: rows.length === 1 };
+  }
+
+  async holdFor(m: EntityManager | DataSource, therapistId: string, slotId: string, lock = false): Promise<HoldRow | null> {
+    const rows: HoldRow[] = await m.query(
+      `SELECT therapist_id, slot_id, mailbox_id, state, held_until, reservation FROM fapp_hold WHERE therapist_id = $1 AND slot_id = $2${lock ? ' FOR UPDATE' : ''}`,
+      [therapistId, slotId],
+    );
+    return rows[0] ?? null;
+  }
+
+  async createMailbox(m: EntityManager, mailboxId: string, therapistId: string, slotId: string, slotStartMs: number, nowMs: number): Promise<boolean> {
+    // Mailboxes whose hold expired unanswered are marked as such before a new one is opened.
+    await m.query(
+      `UPDATE fapp_mailbox SET status = 'expired', updated_at = now()
+       WHERE therapist_id = $1 AND slot_id = $2 AND status = 'pending' AND mailbox_id <> $3`,
+      [therapistId, slotId, mailboxId],
+    );
+    const rows: unknown[] = await m.query(
+      `INSERT INTO fapp_mailbox (mailbox_id, therapist_id, slot_id, status, expires_at) VALUES ($1, $2, $3, 'pending', $4)
+       ON CONFLICT DO NOTHING RETURNING mailbox_id`,
+      [mailboxId, therapistId, slotId, new Date(Math.max(slotStartMs, nowMs) + MAILBOX_RETENTION_MS)],
+    );
+    return rows.length === 1;
+  }
+
+  async setMailbox(m: EntityManager, mailboxId: string, status: MailboxRow['status'], reply?: Uint8Array): Promise<void> {
+    await m.query(`UPDATE fapp_mailbox SET status = $2, reply = COALESCE($3, reply), updated_at = now() WHERE mailbox_id = $1`, [
+      mailboxId,
+      status,
+      reply ? Buffer.from(reply) : null,
+    ]);
+  }
+
+  async mailbox(mailboxId: string): Promise<MailboxRow | null> {
+    const rows: MailboxRow[] = await this.ds.query(
+      `SELECT mb.mailbox_id, mb.therapist_id, mb.slot_id, mb.status, mb.reply, h.held_until
+       FROM fapp_mailbox mb LEFT JOIN fapp_hold h ON h.mailbox_id = mb.mailbox_id
+       WHERE mb.mailbox_id = $1`,
+      [mailboxId],
+    );
+    return rows[0] ?? null;
+  }
+
+  async confirmHold(m: EntityManager, therapistId: string, slotId: string): Promise<void> {
+    await m.query(`UPDATE fapp_hold SET state = 'booked', held_until = NULL WHERE therapist_id = $1 AND slot_id = $2`, [therapistId, slotId]);
+  }
+
+  async deleteHold(m: EntityManager, therapistId: string, slotId: string): Promise<void> {
+    await m.query(`DELETE FROM fapp_hold WHERE therapist_id = $1 AND slot_id = $2`, [therapistId, slotId]);
+  }
+
+  async holdsOf(therapistId: string, nowMs: number): Promise<HoldRow[]> {
+    return this.ds.query(
+      `SELECT therapist_id, slot_id, mailbox_id, state, held_until, reservation FROM fapp_hold
+       WHERE therapist_id = $1 AND (state = 'booked' OR held_until > $2) ORDER BY created_at`,
+      [therapistId, new Date(nowMs)],
+    );
+  }
+
+  async insertChallenge(challenge: string, expiresAt: Date): Promise<void> {
+    await this.ds.query(`INSERT INTO fapp_challenge (challenge, expires_at) VALUES ($1, $2)`, [challenge, expiresAt]);
+  }
+
+  /** Single use: the challenge is deleted as it is consumed. */
+  async consumeChallenge(challenge: string, nowMs: number): Promise<boolean> {
+    const rows = returned(await this.ds.query(`DELETE FROM fapp_challenge WHERE challenge = $1 AND expires_at > $2 RETURNING challenge`, [challenge, new Date(nowMs)]));
+    return rows.length === 1;
+  }
+
+  /** Housekeeping: expired holds free their slot (mailbox says so), old stamps, challenges, announces. */
+  async collectGarbage(nowMs: number, oldestStampWindow: number): Promise<{ expiredHolds: number }> {
+    const now = new Date(nowMs);
+    return this.ds.transaction(async (m) => {
+      const expired = returned<{ mailbox_id: string }>(await m.query(`DELETE FROM fapp_hold WHERE state = 'held' AND held_until <= $1 RETURNING mailbox_id`, [now]));
+      if (expired.length > 0) {
+        await m.query(`UPDATE fapp_mailbox SET status = 'expired', updated_at = now() WHERE status = 'pending' AND mailbox_id = ANY($1::text[])`, [
+          expired.map((e) => e.mailbox_id),
+        ]);
+      }
+      await m.query(`DELETE FROM fapp_stamp WHERE "window" < $1`, [oldestStampWindow]);
+      await m.query(`DELETE FROM fapp_challenge WHERE expires_at <= $1`, [now]);
+      await m.query(`DELETE FROM fapp_mailbox WHERE expires_at <= $1`, [now]);
+      // Kept 30 days past expiry so an older sequence cannot be replayed in the meantime.
+      await m.query(`DELETE FROM fapp_announce WHERE expires_at <= $1`, [new Date(nowMs - MAILBOX_RETENTION_MS)]);
+      return { expiredHolds: expired.length };
+    });
+  }
+}

@@ -1,0 +1,181 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { randomBytes, toHex } from '@qpc/crypto';
+import {
+  CHALLENGE_BYTES,
+  decodeMessage,
+  effectiveSlotState,
+  FappError,
+  mailboxIdFromCapability,
+  slotTransition,
+  type SlotState,
+  STAMP_WINDOWS_ACCEPTED,
+  stampWindow,
+  verifyChallenge,
+  verifyConfirm,
+  verifyPatientCancel,
+  verifyReservation,
+  verifyTherapistRelease,
+} from '@qpc/fapp';
+import { SlotReserveSchema } from '@qpc/proto';
+import { Clock } from '../common/clock.js';
+import { SlidingWindowLimiter } from '../common/rate-limit.js';
+import { ServerError } from '../common/server-error.js';
+import { ServerConfig } from '../config/config.js';
+import { FappRepository, type HoldRow } from './fapp.repository.js';
+import { FappService } from './fapp.service.js';
+
+const CHALLENGE_TTL_MS = 2 * 60_000;
+const GC_INTERVAL_MS = 30_000;
+
+function holdState(h: HoldRow | null): SlotState {
+  if (!h) return { kind: 'free' };
+  return h.state === 'booked' ? { kind: 'booked', mailboxId: h.mailbox_id } : { kind: 'held', mailboxId: h.mailbox_id, heldUntilMs: h.held_until!.getTime() };
+}
+
+/**
+ * Anonymous reservations: holds (exactly one per slot, by database constraint), the
+ * patient's mailbox, and the therapist's answers. Nothing here identifies the patient.
+ */
+@Injectable()
+export class ReservationService implements OnModuleInit, OnModuleDestroy {
+  private readonly globalLimit: SlidingWindowLimiter;
+  private readonly slotLimit: SlidingWindowLimiter;
+  private gcTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    @Inject(FappRepository) private readonly repo: FappRepository,
+    @Inject(FappService) private readonly announces: FappService,
+    @Inject(Clock) private readonly clock: Clock,
+    @Inject(ServerConfig) private readonly config: ServerConfig,
+  ) {
+    this.globalLimit = new SlidingWindowLimiter(config.FAPP_RESERVE_RATE_PER_MIN, 60_000, 1);
+    this.slotLimit = new SlidingWindowLimiter(config.FAPP_SLOT_RATE_PER_MIN, 60_000);
+  }
+
+  onModuleInit() {
+    this.gcTimer = setInterval(() => void this.collectGarbage().catch(() => undefined), GC_INTERVAL_MS);
+    this.gcTimer.unref();
+  }
+
+  onModuleDestroy() {
+    clearInterval(this.gcTimer);
+  }
+
+  collectGarbage() {
+    const nowMs = this.clock.now();
+    return this.repo.collectGarbage(nowMs, stampWindow(nowMs) - (STAMP_WINDOWS_ACCEPTED - 1));
+  }
+
+  async reserve(bytes: Uint8Array): Promise<{ mailboxId: string; heldUntil: string }> {
+    const nowMs = this.clock.now();
+    if (!this.globalLimit.take('all', nowMs)) throw new ServerError('fapp.rate_limited', 429, 'Too many reservations right now; try again in a minute.');
+    const announce = await this.announces.currentAnnounce(reserveTherapistId(bytes));
+    const r = verifyReservation(bytes, {
+      nowMs,
+      difficultyBits: this.config.FAPP_POW_BITS,
+      lookup: (id) => (id === announce?.therapistId ? announce : undefined),
+    });
+    if (!this.slotLimit.take(`${r.therapistId}/${r.slotIdHex}`, nowMs)) {
+      throw new ServerError('fapp.rate_limited', 429, 'Too many reservations for this slot; try again in a minute.');
+    }
+    if (!(await this.repo.rememberStamp(r.stampId, r.stampWindow))) throw new FappError('STAMP_REUSED', 'stamp was already used');
+
+    const heldUntil = new Date(nowMs + this.config.FAPP_HOLD_TTL_MS);
+    await this.repo.transaction(async (m) => {
+      const { taken } = await this.repo.takeHold(m, { therapistId: r.therapistId, slotId: r.slotIdHex, mailboxId: r.mailboxIdHex, heldUntil, reservation: r.bytes }, nowMs);
+      if (!taken) {
+        const current = effectiveSlotState(holdState(await this.repo.holdFor(m, r.therapistId, r.slotIdHex)), nowMs);
+        throw current.kind === 'booked' ? new FappError('SLOT_BOOKED', 'slot is booked') : new FappError('SLOT_HELD', 'slot is held for another reservation');
+      }
+      if (!(await this.repo.createMailbox(m, r.mailboxIdHex, r.therapistId, r.slotIdHex, r.slot.startMs, nowMs))) {
+        throw new ServerError('fapp.mailbox_in_use', 409, 'This mailbox already belongs to a reservation; make a new reservation.');
+      }
+    });
+    return { mailboxId: r.mailboxIdHex, heldUntil: heldUntil.toISOString() };
+  }
+
+  async mailbox(capability: Uint8Array) {
+    const id = toHex(mailboxIdFromCapability(capability));
+    const mb = await this.repo.mailbox(id);
+    if (!mb) throw new ServerError('fapp.unknown_mailbox', 404, 'No reservation belongs to this link.');
+    const heldUntil = mb.status === 'pending' && mb.held_until ? mb.held_until : null;
+    const status = mb.status === 'pending' && (!heldUntil || heldUntil.getTime() <= this.clock.now()) ? 'expired' : mb.status;
+    return {
+      status,
+      therapistId: mb.therapist_id,
+      slotId: mb.slot_id,
+      heldUntil: status === 'pending' ? heldUntil!.toISOString() : null,
+      reply: mb.reply ? mb.reply.toString('base64url') : null,
+    };
+  }
+
+  /** The patient withdraws their own reservation (proved by the mailbox capability). */
+  async cancel(bytes: Uint8Array): Promise<void> {
+    const c = verifyPatientCancel(bytes, this.clock.now());
+    await this.repo.transaction(async (m) => {
+      const hold = await this.repo.holdFor(m, c.therapistId, c.slotIdHex, true);
+      const t = slotTransition(holdState(hold), { kind: 'cancel', mailboxId: c.mailboxIdHex, nowMs: this.clock.now() });
+      if (t.kind === 'refused') throw t.error;
+      await this.repo.deleteHold(m, c.therapistId, c.slotIdHex);
+      await this.repo.setMailbox(m, c.mailboxIdHex, 'cancelled');
+    });
+  }
+
+  async challenge(): Promise<{ challenge: string; expiresAt: string }> {
+    const challenge = toHex(randomBytes(CHALLENGE_BYTES));
+    const expiresAt = new Date(this.clock.now() + CHALLENGE_TTL_MS);
+    await this.repo.insertChallenge(challenge, expiresAt);
+    return { challenge, expiresAt: expiresAt.toISOString() };
+  }
+
+  /** The therapist's current holds and bookings, with the sealed reservations, after a signed challenge. */
+  async therapistReservations(therapistKey: Uint8Array, challenge: Uint8Array, signature: Uint8Array) {
+    verifyChallenge(therapistKey, challenge, signature);
+    if (!(await this.repo.consumeChallenge(toHex(challenge), this.clock.now()))) {
+      throw new ServerError('fapp.unknown_challenge', 401, 'The challenge is unknown, used or expired; ask for a new one.');
+    }
+    const holds = await this.repo.holdsOf(toHex(therapistKey), this.clock.now());
+    return {
+      reservations: holds.map((h) => ({
+        slotId: h.slot_id,
+        mailboxId: h.mailbox_id,
+        state: h.state,
+        heldUntil: h.held_until?.toISOString() ?? null,
+        reservation: h.reservation.toString('base64url'),
+      })),
+    };
+  }
+
+  /** The therapist confirms or declines; the sealed reply goes to the patient's mailbox. */
+  async answer(bytes: Uint8Array): Promise<{ decision: 'confirmed' | 'declined' }> {
+    const nowMs = this.clock.now();
+    const c = verifyConfirm(bytes, nowMs);
+    await this.repo.transaction(async (m) => {
+      const hold = await this.repo.holdFor(m, c.therapistId, c.slotIdHex, true);
+      const t = slotTransition(holdState(hold), { kind: c.decision === 'confirmed' ? 'confirm' : 'decline', mailboxId: c.mailboxIdHex, nowMs });
+      if (t.kind === 'refused') throw t.error;
+      if (c.decision === 'confirmed') await this.repo.confirmHold(m, c.therapistId, c.slotIdHex);
+      else await this.repo.deleteHold(m, c.therapistId, c.slotIdHex);
+      await this.repo.setMailbox(m, c.mailboxIdHex, c.decision, c.bytes);
+    });
+    return { decision: c.decision };
+  }
+
+  /** The therapist frees a held or booked slot. */
+  async release(bytes: Uint8Array): Promise<void> {
+    const nowMs = this.clock.now();
+    const r = verifyTherapistRelease(bytes, nowMs);
+    await this.repo.transaction(async (m) => {
+      const hold = await this.repo.holdFor(m, r.therapistId, r.slotIdHex, true);
+      if (!hold) throw new FappError('NOT_HELD', 'slot is neither held nor booked');
+      if (r.mailboxIdHex && r.mailboxIdHex !== hold.mailbox_id) throw new FappError('HOLD_MISMATCH', 'slot is held for another reservation');
+      await this.repo.deleteHold(m, r.therapistId, r.slotIdHex);
+      await this.repo.setMailbox(m, hold.mailbox_id, 'released');
+    });
+  }
+}
+
+/** The therapist a SlotReserve names (malformed bytes fail here with the library's error). */
+function reserveTherapistId(bytes: Uint8Array): string {
+  return toHex(decodeMessage(SlotReserveSchema, bytes).therapistKey);
+}

@@ -43,6 +43,12 @@ const buildId = join(root, 'apps/web/.next/BUILD_ID');
 const webSources = Math.max(newestMtime(join(root, 'apps/web/src')), newestMtime(join(root, 'libs')));
 if (!existsSync(buildId) || statSync(buildId).mtimeMs < webSources) step('building web app', 'npm', ['run', '--silent', 'build:web']);
 
+// The demo licensing authority (a public demo key, not a real Kammer) is trusted by default.
+const { demoAuthority } = await import('../seed/dist/index.js');
+const demo = demoAuthority();
+const authorities = process.env.FAPP_AUTHORITIES ?? `${demo.name}=${Buffer.from(demo.keys.publicKey).toString('hex')}`;
+const powBits = process.env.FAPP_POW_BITS ?? '18';
+
 const children = [];
 function start(name, cmd, args, env, cwd = root) {
   const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -102,14 +108,12 @@ async function waitFor(url, what, timeoutMs = 120_000) {
   await stop(1);
 }
 
-start('server', process.execPath, ['apps/server/dist/main.js'], { HOST: host, PORT: String(apiPort), DATA_DIR: dataDir, NODE_ENV: process.env.NODE_ENV ?? 'production' });
+start('server', process.execPath, ['apps/server/dist/main.js'], { HOST: host, PORT: String(apiPort), DATA_DIR: dataDir, NODE_ENV: process.env.NODE_ENV ?? 'development', FAPP_AUTHORITIES: authorities, FAPP_POW_BITS: powBits });
 await waitFor(`${apiUrl}/readyz`, 'server');
 
-if (existsSync(join(root, 'seed/dist/load.js'))) {
-  step('loading demo data (skipped when already loaded)', process.execPath, ['seed/dist/load.js', '--api', apiUrl, '--data-dir', dataDir]);
-}
+step('loading demo data', process.execPath, ['seed/dist/load.js', '--api', apiUrl, '--data-dir', dataDir]);
 
-start('web', process.execPath, [join(root, 'node_modules/next/dist/bin/next'), 'start', '-H', host, '-p', String(webPort)], { QPC_API_URL: apiUrl, NEXT_TELEMETRY_DISABLED: '1' }, join(root, 'apps/web'));
+start('web', process.execPath, [join(root, 'node_modules/next/dist/bin/next'), 'start', '-H', host, '-p', String(webPort)], { QPC_API_URL: apiUrl, QPC_FAPP_AUTHORITIES: authorities, QPC_FAPP_POW_BITS: powBits, NEXT_TELEMETRY_DISABLED: '1' }, join(root, 'apps/web'));
 await waitFor(`${webUrl}/healthz`, 'web');
 
 console.log(`

@@ -66,7 +66,8 @@ function expectProblem(res: { statusCode: number; headers: Record<string, unknow
 
 beforeAll(async () => {
   clock = new TestClock(T0);
-  data = buildDemoDataset({ therapists: 24, now: T0, seed: 'fapp-e2e' });
+  data = buildDemoDataset({ therapists: 24, now: T0, seed: 'fapp-e2e', verifiedShare: 0.7 });
+  expect(data.therapists.some((x) => !x.attestation)).toBe(true);
   t = await createTestApp(
     { FAPP_AUTHORITIES: `${DEMO_AUTHORITY_NAME}=${toHex(data.authority.keys.publicKey)}`, FAPP_POW_BITS: String(POW_BITS), FAPP_SLOT_RATE_PER_MIN: '1000' },
     { clock },
@@ -196,6 +197,26 @@ function foreignAttestation(therapistKey: Uint8Array): Uint8Array {
   return issueAttestation(generateSigningKeyPair(), { therapistKey, licenceNumber: 'X-1', fachrichtungen: [Fachrichtung.VERHALTENSTHERAPIE], validUntilMs: T0 + 365 * 86_400_000 }, T0).bytes;
 }
 
+describe('a node set to drop unverified therapists', () => {
+  it('refuses unattested announces with 403 fapp.unverified_rejected and keeps attested ones', async () => {
+    const strict = await createTestApp(
+      { FAPP_AUTHORITIES: `${DEMO_AUTHORITY_NAME}=${toHex(data.authority.keys.publicKey)}`, FAPP_REQUIRE_VERIFIED: 'true' },
+      { clock },
+    );
+    try {
+      const unverified = data.therapists.find((x) => !x.attestation)!;
+      const verified = data.therapists.find((x) => x.attestation)!;
+      const no = await strict.app.inject({ method: 'POST', url: '/api/v1/fapp/announces', payload: { announce: b64(unverified.announce) } });
+      expectProblem(no, 403, 'fapp.unverified_rejected');
+      const yes = await strict.app.inject({ method: 'POST', url: '/api/v1/fapp/announces', payload: { announce: b64(verified.announce) } });
+      expect(yes.statusCode).toBe(201);
+      expect(yes.json().verified).toBe(true);
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
 describe('search and region sync', () => {
   it('validates search parameters', async () => {
     for (const q of ['plz=1', 'plz=abcde', 'limit=0', 'limit=501', 'from=yesterday', 'fachrichtung=x', 'barrierFree=maybe']) {
@@ -245,6 +266,20 @@ describe('search and region sync', () => {
       const device = matchSlots(candidates, filter, { nowMs: clock.now(), isUnavailable: (th, s) => unavailable.has(`${th}/${s}`) }).map((m) => `${m.therapistId}/${m.slot.idHex}`);
       expect(device, query).toEqual(server);
     }
+  });
+
+  it('keeps Berlin office hours across the end of summer time (25 Oct 2026)', async () => {
+    const res = await t.app.inject({ method: 'GET', url: `/api/v1/fapp/slots?limit=500&from=2026-10-23T00:00:00Z&until=2026-10-28T00:00:00Z` });
+    const starts: Date[] = res.json().results.map((r: { start: string }) => new Date(r.start));
+    const before = starts.filter((d) => d < new Date('2026-10-25T01:00:00Z'));
+    const after = starts.filter((d) => d >= new Date('2026-10-25T01:00:00Z'));
+    expect(before.length).toBeGreaterThan(0);
+    expect(after.length).toBeGreaterThan(0);
+    // Office hours start at 08, 10, 12, 14, 16 o'clock Berlin: UTC+2 before the change, UTC+1 after.
+    for (const d of before) expect([6, 8, 10, 12, 14]).toContain(d.getUTCHours());
+    for (const d of after) expect([7, 9, 11, 13, 15]).toContain(d.getUTCHours());
+    const berlin = new Intl.DateTimeFormat('de-DE', { timeZone: 'Europe/Berlin', hour: '2-digit', hour12: false });
+    for (const d of starts) expect(['08', '10', '12', '14', '16']).toContain(berlin.formatToParts(d).find((p) => p.type === 'hour')!.value);
   });
 
   it('rejects a forged cursor', async () => {

@@ -5,5 +5,5 @@ import { getDictionary, isLocale } from '../../i18n';
 export default async function Home({ params }: { params: Promise<{ lang: string }> }) {
   const { lang } = await params;
   if (!isLocale(lang)) notFound();
-  return <LandingPage t={getDictionary(lang)} />;
+  return <LandingPage locale={lang} t={getDictionary(lang)} />;
 }

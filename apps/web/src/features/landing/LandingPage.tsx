@@ -1,15 +1,20 @@
 import { CrisisNote } from '../../components/CrisisNote';
-import { type Dictionary } from '../../i18n';
+import { type Dictionary, type Locale } from '../../i18n';
 import styles from './landing.module.css';
 
 /** The public landing page: what the service does, for patients, therapists and clinics. */
-export function LandingPage({ t }: { t: Dictionary }) {
+export function LandingPage({ locale, t }: { locale: Locale; t: Dictionary }) {
   const { landing } = t;
   return (
     <>
       <section className={styles.hero} aria-labelledby="hero-heading">
         <h1 id="hero-heading">{landing.heroTitle}</h1>
         <p className={styles.lead}>{landing.heroLead}</p>
+        <p>
+          <a className={styles.cta} href={`/${locale}/suche`}>
+            {landing.heroSearch}
+          </a>
+        </p>
         <nav aria-label={landing.audienceNav}>
           <ul className={styles.jump}>
             <li>

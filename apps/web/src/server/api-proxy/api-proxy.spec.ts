@@ -9,6 +9,7 @@ describe('upstreamRequestHeaders', () => {
       authorization: 'Bearer t',
       'content-type': 'application/json',
       'idempotency-key': 'k1',
+      'x-mailbox-capability': 'cap',
       cookie: 'a=b',
       'user-agent': 'Mozilla/5.0',
       'x-forwarded-for': '203.0.113.9',
@@ -25,6 +26,7 @@ describe('upstreamRequestHeaders', () => {
       authorization: 'Bearer t',
       'content-type': 'application/json',
       'idempotency-key': 'k1',
+      'x-mailbox-capability': 'cap',
       'accept-encoding': 'identity',
     });
   });

@@ -12,6 +12,8 @@ export const FORWARDED_REQUEST_HEADERS = [
   'idempotency-key',
   'if-match',
   'if-none-match',
+  // The anonymous mailbox's capability: a header, so it never appears in a URL or access log.
+  'x-mailbox-capability',
 ] as const;
 
 /** RFC 9110 §7.6.1 connection-specific headers, plus the ones a proxy must not relay. */

@@ -3,7 +3,12 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { Clock, SystemClock } from './common/clock.js';
 import { ServerConfig } from './config/config.js';
 import { dataSourceOptions } from './database/data-source.js';
+import { AccountsModule } from './accounts/accounts.module.js';
+import { DevicesModule } from './devices/devices.module.js';
 import { FappModule } from './fapp/fapp.module.js';
+import { KeysModule } from './keys/keys.module.js';
+import { MessengerModule } from './messenger/messenger.module.js';
+import { SecretsModule } from './secrets/secrets.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 
@@ -23,6 +28,11 @@ export class AppModule {
         MetricsModule,
         HealthModule,
         FappModule,
+        SecretsModule,
+        MessengerModule,
+        DevicesModule,
+        AccountsModule,
+        KeysModule,
       ],
       providers: [
         { provide: ServerConfig, useValue: config },

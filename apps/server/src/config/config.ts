@@ -106,6 +106,52 @@ export class ServerConfig {
   @IsInt()
   @Min(1)
   FAPP_SLOT_RATE_PER_MIN = 60;
+
+  /** OPAQUE server setup (secret; from `opaque.server.createSetup()`). Required in production; changing it invalidates every password. */
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9_-]{100,400}$/, { message: 'OPAQUE_SERVER_SETUP must be the base64url string from opaque.server.createSetup()' })
+  OPAQUE_SERVER_SETUP?: string;
+
+  /** Ed25519 seed (64 hex, secret) signing delivery receipts and key transparency tree heads. Required in production. */
+  @IsOptional()
+  @Matches(/^[0-9a-fA-F]{64}$/, { message: 'SERVER_SIGNING_KEY must be 64 hex characters (an Ed25519 seed)' })
+  SERVER_SIGNING_KEY?: string;
+
+  /** Lifetime of a session token. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(60_000)
+  SESSION_TTL_MS = 30 * 24 * 3600_000;
+
+  /** Largest MLS message (ciphertext bytes) accepted for delivery. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(256)
+  @Max(16 * 1024 * 1024)
+  MESSAGE_MAX_BYTES = 512 * 1024;
+
+  /** Unacknowledged messages one device queue may hold. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  QUEUE_MAX_DEPTH = 10_000;
+
+  /** Sends per minute per sending device (or per delivery token for sealed sender). */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  DELIVERY_RATE_PER_MIN = 1_200;
+
+  /** Key packages a device may keep stocked; below KEY_PACKAGE_LOW_WATER the device is told to upload more. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  KEY_PACKAGE_MAX = 100;
+
+  @Transform(toInt)
+  @IsInt()
+  @Min(0)
+  KEY_PACKAGE_LOW_WATER = 10;
 }
 
 export class ConfigError extends Error {
@@ -117,7 +163,7 @@ export class ConfigError extends Error {
 
 /** Reads and validates the configuration; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
-  const keys = Object.keys(new ServerConfig()).concat('DATABASE_URL');
+  const keys = Object.keys(new ServerConfig()).concat('DATABASE_URL', 'OPAQUE_SERVER_SETUP', 'SERVER_SIGNING_KEY');
   const picked: Record<string, string> = {};
   for (const key of keys) {
     const value = env[key];
@@ -132,6 +178,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         return `${e.property}${given === undefined ? '' : ` (got ${JSON.stringify(given)})`}: ${Object.values(e.constraints ?? {}).join('; ')}`;
       }),
     );
+  }
+  if (config.NODE_ENV === 'production') {
+    const missing = (['OPAQUE_SERVER_SETUP', 'SERVER_SIGNING_KEY'] as const).filter((k) => !config[k]);
+    if (missing.length > 0) throw new ConfigError(missing.map((k) => `${k}: required in production (a secret; see README)`));
   }
   return config;
 }

@@ -66,7 +66,7 @@ export async function startWeb(env: Record<string, string>, timeoutMs = 60_000):
   return { url, pid: child.pid!, logs: () => output, stop: () => stopChild(child) };
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   process.kill(child.pid!, 'SIGTERM');

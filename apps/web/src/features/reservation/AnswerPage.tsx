@@ -184,7 +184,7 @@ export function AnswerPage({ locale, t }: { locale: Locale; t: AnswerTexts }) {
   if (link.kind === 'reading') return <p role="status">{a.loading}</p>;
   if (link.kind === 'bad') {
     return (
-      <div role="alert" className={styles.problem}>
+      <div role="alert" className={styles.problem} data-testid="problem">
         <p>{a.badLink}</p>
       </div>
     );
@@ -275,7 +275,7 @@ export function AnswerPage({ locale, t }: { locale: Locale; t: AnswerTexts }) {
         </div>
       )}
       {actionError && (
-        <div role="alert" className={styles.problem}>
+        <div role="alert" className={styles.problem} data-testid="problem">
           <p>{actionError}</p>
         </div>
       )}

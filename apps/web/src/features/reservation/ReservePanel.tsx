@@ -277,7 +277,7 @@ export function ReservePanel({
         {state.kind === 'form' && state.notice && <p>{state.notice}</p>}
       </div>
       {state.kind === 'error' && (
-        <div role="alert" ref={errorRef} tabIndex={-1} className={styles.problem} data-code={state.code}>
+        <div role="alert" ref={errorRef} tabIndex={-1} className={styles.problem} data-code={state.code} data-testid="problem">
           <p>{state.message}</p>
           <div className={styles.actions}>
             {TAKEN_CODES.has(state.code) ? (

@@ -9,6 +9,7 @@ import {
   PostAnswerDto,
   PostCancelDto,
   PostReleaseDto,
+  PostRevocationListDto,
   PostReservationDto,
   RegionQueryDto,
   SearchQueryDto,
@@ -60,6 +61,20 @@ export class FappController {
   @ApiOperation({ summary: 'Region sync: every current announce for a PLZ prefix as signed bytes, plus held/booked slots, paged' })
   region(@Param('prefix') prefix: string, @Query() q: RegionQueryDto) {
     return this.fapp.region(prefix, q.cursor, q.limit ?? 200);
+  }
+
+  @Post('revocations')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Apply a licensing authority's signed revocation list; revoked therapists become unverified" })
+  @ApiConflictResponse({ description: 'fapp.stale_revocation_list' })
+  revoke(@Body() body: PostRevocationListDto) {
+    return this.fapp.revoke(b64urlField(body.list, 'list'));
+  }
+
+  @Get('revocations')
+  @ApiOperation({ summary: 'The newest revocation list of each authority, for clients that verify announces themselves' })
+  revocationLists() {
+    return this.fapp.revocationLists();
   }
 
   @Post('reservations')

@@ -168,3 +168,11 @@ export class PostReleaseDto {
   @Matches(B64URL, B64URL_MSG)
   release: string;
 }
+
+export class PostRevocationListDto {
+  @ApiProperty({ description: 'FappSigned bytes of a RevocationList signed by a trusted authority, base64url' })
+  @IsString()
+  @MaxLength(2_900_000)
+  @Matches(B64URL, B64URL_MSG)
+  list: string;
+}

@@ -8,6 +8,7 @@ import {
   createReservation,
   encodeEnvelope,
   issueAttestation,
+  issueRevocationList,
   signEnvelope,
   type Announce,
   matchSlots,
@@ -214,6 +215,38 @@ describe('a node set to drop unverified therapists', () => {
     } finally {
       await strict.close();
     }
+  });
+});
+
+describe('licence revocation', () => {
+  it('a signed revocation list unverifies stored announces and refuses the revoked attestation from then on', async () => {
+    const th = data.therapists.filter((x) => x.attestation)[15]!;
+    const id = toHex(th.signing.publicKey);
+    const status = verifyAnnounce(th.announce, { nowMs: clock.now(), trust: data.authority.trust }).status;
+    if (status.kind !== 'verified') throw new Error('expected an attested therapist');
+    const list = issueRevocationList(data.authority.keys, { sequence: 1, revokedAttestationIds: [status.attestation.attestationId] }, clock.now());
+
+    const res = await post('/api/v1/fapp/revocations', { list: b64(list) });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ applied: true, sequence: 1, revoked: 1, unverified: 1 });
+    const hits = (await t.app.inject({ method: 'GET', url: `/api/v1/fapp/slots?plz=${th.plz}&limit=500` })).json().results.filter((r: { therapistId: string }) => r.therapistId === id);
+    expect(hits.length).toBeGreaterThan(0);
+    for (const h of hits) expect(h).toMatchObject({ verified: false, authority: null });
+    const verifiedOnly = (await t.app.inject({ method: 'GET', url: `/api/v1/fapp/slots?plz=${th.plz}&verifiedOnly=true&limit=500` })).json().results;
+    expect(verifiedOnly.some((r: { therapistId: string }) => r.therapistId === id)).toBe(false);
+
+    const next = buildAnnounce(th.signing, { ...th.input, sequence: th.input.sequence + 5 }, clock.now());
+    // A new announce carrying the revoked attestation is refused; without a claim it would be unverified.
+    expectProblem(await post('/api/v1/fapp/announces', { announce: b64(next) }), 400, 'fapp.revoked_attestation');
+
+    expect((await post('/api/v1/fapp/revocations', { list: b64(list) })).json()).toMatchObject({ applied: false });
+    const older = issueRevocationList(data.authority.keys, { sequence: 0, revokedAttestationIds: [] }, clock.now());
+    expectProblem(await post('/api/v1/fapp/revocations', { list: b64(older) }), 409, 'fapp.stale_revocation_list');
+    const foreign = issueRevocationList(generateSigningKeyPair(), { sequence: 9, revokedAttestationIds: [] }, clock.now());
+    expectProblem(await post('/api/v1/fapp/revocations', { list: b64(foreign) }), 400, 'fapp.unknown_attestation');
+
+    const lists = (await t.app.inject({ method: 'GET', url: '/api/v1/fapp/revocations' })).json().lists;
+    expect(lists).toEqual([b64(list)]);
   });
 });
 

@@ -43,6 +43,47 @@ function returned<T>(result: unknown): T[] {
 
 const MAILBOX_RETENTION_MS = 30 * 24 * 3600_000;
 
+/** A parameterized SQL statement as the repository sends it. */
+export interface SqlQuery {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * The search statement for a filter, exactly as `FappRepository.search` runs it
+ * (exported so the benchmark can EXPLAIN ANALYZE the very same SQL).
+ */
+export function buildSearchQuery(f: SlotFilter, nowMs: number, limit: number): SqlQuery {
+  const from = new Date(Math.max(f.fromMs ?? nowMs, nowMs));
+  const params: unknown[] = [new Date(nowMs), from];
+  const where: string[] = ['a.expires_at > $1', 's.start_at >= $2'];
+  const add = (sql: string, value: unknown) => {
+    params.push(value);
+    where.push(sql.replaceAll('?', `$${params.length}`));
+  };
+  if (f.untilMs !== undefined) add('s.start_at < ?', new Date(f.untilMs));
+  if (f.plzPrefix) add(`a.plz LIKE ? || '%'`, f.plzPrefix);
+  if (f.fachrichtungen?.length) add('a.fachrichtungen && ?::smallint[]', f.fachrichtungen);
+  if (f.kostentraeger?.length) add('a.kostentraeger && ?::smallint[]', f.kostentraeger);
+  if (f.modalitaeten?.length) add('a.modalitaeten && ?::smallint[]', f.modalitaeten);
+  if (f.terminarten?.length) add('s.terminart = ANY(?::smallint[])', f.terminarten);
+  if (f.altersgruppe !== undefined) add('? = ANY(a.altersgruppen)', f.altersgruppe);
+  if (f.language) add('? = ANY(a.languages)', f.language);
+  if (f.barrierFreeOnly) where.push('a.barrier_free');
+  if (f.verifiedOnly) where.push('a.verified');
+  params.push(limit);
+  return {
+    sql: `SELECT s.therapist_id, s.slot_id, s.start_at, s.duration_min, s.terminart, s.group_size, a.plz, a.verified, a.authority
+       FROM fapp_slot s JOIN fapp_announce a ON a.therapist_id = s.therapist_id
+       WHERE ${where.join(' AND ')}
+         AND NOT EXISTS (SELECT 1 FROM fapp_hold h WHERE h.therapist_id = s.therapist_id AND h.slot_id = s.slot_id
+                         AND (h.state = 'booked' OR h.held_until > $1))
+       ORDER BY s.start_at, s.therapist_id COLLATE "C", s.slot_id COLLATE "C"
+       LIMIT $${params.length}`,
+    params,
+  };
+}
+
 /** All FAPP SQL in one place. Every write that must be atomic takes an EntityManager of a transaction. */
 @Injectable()
 export class FappRepository {
@@ -126,34 +167,8 @@ export class FappRepository {
 
   /** The server-side search: the same filter semantics as the on-device matcher in @qpc/fapp. */
   async search(f: SlotFilter, nowMs: number, limit: number): Promise<SearchRow[]> {
-    const from = new Date(Math.max(f.fromMs ?? nowMs, nowMs));
-    const params: unknown[] = [new Date(nowMs), from];
-    const where: string[] = ['a.expires_at > $1', 's.start_at >= $2'];
-    const add = (sql: string, value: unknown) => {
-      params.push(value);
-      where.push(sql.replaceAll('?', `$${params.length}`));
-    };
-    if (f.untilMs !== undefined) add('s.start_at < ?', new Date(f.untilMs));
-    if (f.plzPrefix) add(`a.plz LIKE ? || '%'`, f.plzPrefix);
-    if (f.fachrichtungen?.length) add('a.fachrichtungen && ?::smallint[]', f.fachrichtungen);
-    if (f.kostentraeger?.length) add('a.kostentraeger && ?::smallint[]', f.kostentraeger);
-    if (f.modalitaeten?.length) add('a.modalitaeten && ?::smallint[]', f.modalitaeten);
-    if (f.terminarten?.length) add('s.terminart = ANY(?::smallint[])', f.terminarten);
-    if (f.altersgruppe !== undefined) add('? = ANY(a.altersgruppen)', f.altersgruppe);
-    if (f.language) add('? = ANY(a.languages)', f.language);
-    if (f.barrierFreeOnly) where.push('a.barrier_free');
-    if (f.verifiedOnly) where.push('a.verified');
-    params.push(limit);
-    return this.ds.query(
-      `SELECT s.therapist_id, s.slot_id, s.start_at, s.duration_min, s.terminart, s.group_size, a.plz, a.verified, a.authority
-       FROM fapp_slot s JOIN fapp_announce a ON a.therapist_id = s.therapist_id
-       WHERE ${where.join(' AND ')}
-         AND NOT EXISTS (SELECT 1 FROM fapp_hold h WHERE h.therapist_id = s.therapist_id AND h.slot_id = s.slot_id
-                         AND (h.state = 'booked' OR h.held_until > $1))
-       ORDER BY s.start_at, s.therapist_id COLLATE "C", s.slot_id COLLATE "C"
-       LIMIT $${params.length}`,
-      params,
-    );
+    const q = buildSearchQuery(f, nowMs, limit);
+    return this.ds.query(q.sql, q.params);
   }
 
   async envelopes(therapistIds: string[]): Promise<Map<string, Buffer>> {

@@ -1,7 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { fromHex } from '@qpc/crypto';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { fromHex, toHex } from '@qpc/crypto';
 import {
   type Announce,
+  applyRevocationList,
   createTrustStore,
   FappError,
   type SlotFilter,
@@ -16,6 +17,7 @@ import { FappKind } from '@qpc/proto';
 import { Clock } from '../common/clock.js';
 import { ServerConfig } from '../config/config.js';
 import { FappRepository, type SearchRow } from './fapp.repository.js';
+import { RevocationRepository } from './revocation.repository.js';
 
 export interface IngestOutcome {
   therapistId: string;
@@ -52,19 +54,71 @@ export function trustStoreFromConfig(spec: string): TrustStore {
   return createTrustStore(authorities);
 }
 
-/** Announces: ingest (verify, supersede by sequence), search, region sync. */
+const REVOCATION_RELOAD_MS = 30_000;
+
+/** Announces: ingest (verify, supersede by sequence), search, region sync, licence revocation. */
 @Injectable()
-export class FappService {
-  readonly trust: TrustStore;
+export class FappService implements OnModuleInit, OnModuleDestroy {
+  private trustStore: TrustStore;
   /** Decoded announces by therapist id, for reservations (keyed with the sequence they came from). */
   private readonly announceCache = new Map<string, { sequence: number; announce: Announce }>();
+  private reloadTimer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(FappRepository) private readonly repo: FappRepository,
+    @Inject(RevocationRepository) private readonly revocations: RevocationRepository,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(ServerConfig) private readonly config: ServerConfig,
   ) {
-    this.trust = trustStoreFromConfig(config.FAPP_AUTHORITIES);
+    this.trustStore = trustStoreFromConfig(config.FAPP_AUTHORITIES);
+  }
+
+  get trust(): TrustStore {
+    return this.trustStore;
+  }
+
+  async onModuleInit() {
+    await this.reloadRevocations();
+    // Other instances may apply a newer list; pick it up.
+    this.reloadTimer = setInterval(() => void this.reloadRevocations().catch(() => undefined), REVOCATION_RELOAD_MS);
+    this.reloadTimer.unref();
+  }
+
+  onModuleDestroy() {
+    clearInterval(this.reloadTimer);
+  }
+
+  /** Rebuilds the trust store from configuration plus every stored revocation list. */
+  async reloadRevocations(): Promise<void> {
+    let trust = trustStoreFromConfig(this.config.FAPP_AUTHORITIES);
+    for (const row of await this.revocations.lists()) {
+      try {
+        trust = applyRevocationList(trust, new Uint8Array(row.list), this.clock.now()).trust;
+      } catch {
+        // A list from an authority no longer configured: ignored, kept for when it returns.
+      }
+    }
+    this.trustStore = trust;
+  }
+
+  /** Applies a signed revocation list: stored for every instance, and revoked therapists become unverified. */
+  async revoke(bytes: Uint8Array) {
+    const r = applyRevocationList(this.trustStore, bytes, this.clock.now());
+    if (r.kind === 'unchanged') return { applied: false, unverified: 0 };
+    const authorityKey = toHex(r.authority.publicKey);
+    const revokedIds = [...(r.trust.authorities.get(authorityKey)?.revoked ?? [])];
+    const unverified = await this.repo.transaction(async (m) => {
+      if (!(await this.revocations.storeList(m, authorityKey, r.sequence, bytes))) {
+        throw new FappError('STALE_REVOCATION_LIST', 'a newer revocation list of this authority is already applied');
+      }
+      return this.revocations.unverify(m, authorityKey, revokedIds);
+    });
+    this.trustStore = r.trust;
+    return { applied: true, authority: r.authority.name, sequence: r.sequence, revoked: r.revoked, unverified };
+  }
+
+  async revocationLists(): Promise<{ lists: string[] }> {
+    return { lists: (await this.revocations.lists()).map((l) => l.list.toString('base64url')) };
   }
 
   async ingest(bytes: Uint8Array): Promise<IngestOutcome> {
@@ -72,7 +126,12 @@ export class FappService {
     const v = verifyAnnounce(bytes, { nowMs, trust: this.trust, requireVerified: this.config.FAPP_REQUIRE_VERIFIED });
     const a = v.announce;
     const authority = v.status.kind === 'verified' ? v.status.authority.name : null;
-    const stored = await this.repo.transaction((m) => this.repo.upsertAnnounce(m, a, v.verified, authority, v.bytes));
+    const attested = v.status.kind === 'verified' ? v.status : null;
+    const stored = await this.repo.transaction(async (m) => {
+      if (!(await this.repo.upsertAnnounce(m, a, v.verified, authority, v.bytes))) return false;
+      await this.revocations.setAttestation(m, a.therapistId, attested ? toHex(attested.attestation.authorityKey) : null, attested ? toHex(attested.attestation.attestationId) : null);
+      return true;
+    });
     if (!stored) {
       const current = await this.repo.storedSequence(a.therapistId);
       throw new FappError('STALE_SEQUENCE', `sequence ${a.sequence} is not higher than the stored ${current ?? 'one'}`);

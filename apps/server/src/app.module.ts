@@ -7,6 +7,9 @@ import { AccountsModule } from './accounts/accounts.module.js';
 import { DevicesModule } from './devices/devices.module.js';
 import { FappModule } from './fapp/fapp.module.js';
 import { KeysModule } from './keys/keys.module.js';
+import { DeliveryModule } from './delivery/delivery.module.js';
+import { GroupsModule } from './groups/groups.module.js';
+import { WsModule } from './ws/ws.module.js';
 import { MessengerModule } from './messenger/messenger.module.js';
 import { SecretsModule } from './secrets/secrets.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -33,6 +36,9 @@ export class AppModule {
         DevicesModule,
         AccountsModule,
         KeysModule,
+        DeliveryModule,
+        GroupsModule,
+        WsModule,
       ],
       providers: [
         { provide: ServerConfig, useValue: config },

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { WsAdapter } from '@nestjs/platform-ws';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -83,6 +84,8 @@ export async function createApp({ config, databaseUrl, logger = createLogger(con
     const applied = await migrate(app.get(DataSource));
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   }
+  // Push (/api/v1/ws) runs on the ws package; without this Nest would look for socket.io.
+  app.useWebSocketAdapter(new WsAdapter(app));
   await app.init();
   return { app, logger };
 }

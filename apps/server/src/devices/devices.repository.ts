@@ -33,6 +33,7 @@ export class DevicesRepository {
         `INSERT INTO device (id, account_id, name, signing_key, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING *`,
         [randomUUID(), accountId, name, Buffer.from(signingKey), now],
       );
+      await m.query(`INSERT INTO queue_head (device_id) VALUES ($1)`, [rows[0]!.id]);
       return rows[0]!;
     } catch (e) {
       if (isUniqueViolation(e)) throw new ServerError('devices.key_in_use', 409, 'This signing key already belongs to a device');
@@ -63,5 +64,7 @@ export class DevicesRepository {
   async dropDeviceData(m: EntityManager, deviceIds: string[]): Promise<void> {
     await m.query(`DELETE FROM session WHERE device_id = ANY($1)`, [deviceIds]);
     await m.query(`DELETE FROM key_package WHERE device_id = ANY($1)`, [deviceIds]);
+    await m.query(`DELETE FROM group_member WHERE device_id = ANY($1)`, [deviceIds]);
+    await m.query(`DELETE FROM queue_head WHERE device_id = ANY($1)`, [deviceIds]);
   }
 }

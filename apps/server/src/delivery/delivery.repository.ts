@@ -1,0 +1,129 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { returned } from '../messenger/sql.js';
+
+export interface EnqueueItem {
+  deviceId: string;
+  payload: Uint8Array;
+  senderDeviceId: string | null;
+  groupId: Uint8Array | null;
+}
+
+export interface MessageRow {
+  seq: string;
+  payload: Buffer;
+  sender_device_id: string | null;
+  group_id: Buffer | null;
+  enqueued_at: Date;
+}
+
+/** Signals a repeated client message id from inside the transaction (which then rolls back). */
+export class DuplicateSend extends Error {}
+
+@Injectable()
+export class DeliveryRepository {
+  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+
+  /**
+   * Runs `fn` once per (scope, client message id): the key row is inserted first, so a
+   * concurrent repeat waits on it and then finds it; a repeat returns the stored result.
+   */
+  async once<R>(scope: string, clientMessageId: string, now: Date, fn: (m: EntityManager) => Promise<R>): Promise<{ result: R; duplicate: boolean }> {
+    try {
+      const result = await this.ds.transaction(async (m) => {
+        const ins: unknown[] = await m.query(
+          `INSERT INTO send_key (scope, client_message_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING scope`,
+          [scope, clientMessageId, now],
+        );
+        if (ins.length === 0) throw new DuplicateSend();
+        const r = await fn(m);
+        await m.query(`UPDATE send_key SET result = $3 WHERE scope = $1 AND client_message_id = $2`, [scope, clientMessageId, JSON.stringify(r)]);
+        return r;
+      });
+      return { result, duplicate: false };
+    } catch (e) {
+      if (!(e instanceof DuplicateSend)) throw e;
+      const rows: { result: R }[] = await this.ds.query(`SELECT result FROM send_key WHERE scope = $1 AND client_message_id = $2`, [scope, clientMessageId]);
+      return { result: rows[0]!.result, duplicate: true };
+    }
+  }
+
+  /**
+   * Locks the target queues in a fixed order (no deadlock between overlapping fan-outs) and
+   * returns their depths. A missing queue (revoked device) is absent from the map.
+   */
+  async lockQueues(m: EntityManager, deviceIds: string[]): Promise<Map<string, number>> {
+    const rows: { device_id: string; depth: number }[] = await m.query(
+      `SELECT device_id, depth FROM queue_head WHERE device_id = ANY($1) ORDER BY device_id FOR UPDATE`,
+      [deviceIds],
+    );
+    return new Map(rows.map((r) => [r.device_id, r.depth]));
+  }
+
+  /** Assigns each item the next sequence number of its queue (queues must be locked, one item per queue). */
+  async enqueue(m: EntityManager, items: EnqueueItem[], now: Date): Promise<Map<string, number>> {
+    if (items.length === 0) return new Map();
+    const seqs = returned<{ device_id: string; seq: string }>(
+      await m.query(`UPDATE queue_head SET next_seq = next_seq + 1, depth = depth + 1 WHERE device_id = ANY($1) RETURNING device_id, next_seq - 1 AS seq`, [
+        items.map((i) => i.deviceId),
+      ]),
+    );
+    const bySeq = new Map(seqs.map((r) => [r.device_id, Number(r.seq)]));
+    await m.query(
+      `INSERT INTO queued_message (device_id, seq, payload, sender_device_id, group_id, enqueued_at)
+       SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::uuid[], $5::bytea[], $6::timestamptz[])`,
+      [
+        items.map((i) => i.deviceId),
+        items.map((i) => bySeq.get(i.deviceId)),
+        items.map((i) => Buffer.from(i.payload)),
+        items.map((i) => i.senderDeviceId),
+        items.map((i) => (i.groupId ? Buffer.from(i.groupId) : null)),
+        items.map(() => now),
+      ],
+    );
+    return bySeq;
+  }
+
+  async fetch(deviceId: string, after: number, limit: number): Promise<MessageRow[]> {
+    return this.ds.query(
+      `SELECT seq, payload, sender_device_id, group_id, enqueued_at FROM queued_message WHERE device_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      [deviceId, after, limit],
+    );
+  }
+
+  async nextSeq(deviceId: string): Promise<number> {
+    const rows: { next_seq: string }[] = await this.ds.query(`SELECT next_seq FROM queue_head WHERE device_id = $1`, [deviceId]);
+    return Number(rows[0]?.next_seq ?? 1);
+  }
+
+  /** Deletes everything up to `upTo` and lowers the depth by what was deleted, in one statement. */
+  async ack(deviceId: string, upTo: number): Promise<number> {
+    const rows = returned<{ depth: number }>(
+      await this.ds.query(
+        `WITH d AS (DELETE FROM queued_message WHERE device_id = $1 AND seq <= $2 RETURNING 1)
+         UPDATE queue_head SET depth = depth - (SELECT count(*) FROM d) WHERE device_id = $1 RETURNING depth`,
+        [deviceId, upTo],
+      ),
+    );
+    return rows[0]?.depth ?? 0;
+  }
+
+  async insertToken(hash: Buffer, accountId: string, now: Date): Promise<void> {
+    await this.ds.query(`INSERT INTO delivery_token (token_hash, account_id, created_at) VALUES ($1, $2, $3)`, [hash, accountId, now]);
+  }
+
+  async deleteToken(hash: Buffer, accountId: string): Promise<boolean> {
+    const rows = returned<unknown>(await this.ds.query(`DELETE FROM delivery_token WHERE token_hash = $1 AND account_id = $2 RETURNING 1`, [hash, accountId]));
+    return rows.length > 0;
+  }
+
+  /** Active devices of the account a delivery token belongs to. */
+  async tokenDevices(hash: Buffer): Promise<string[] | null> {
+    const rows: { id: string | null }[] = await this.ds.query(
+      `SELECT d.id FROM delivery_token t LEFT JOIN device d ON d.account_id = t.account_id AND d.revoked_at IS NULL WHERE t.token_hash = $1 ORDER BY d.id`,
+      [hash],
+    );
+    if (rows.length === 0) return null;
+    return rows.filter((r) => r.id !== null).map((r) => r.id!);
+  }
+}

@@ -1,0 +1,7 @@
+import { Module } from '@nestjs/common';
+import { DeliveryModule } from '../delivery/delivery.module.js';
+import { GroupsController } from './groups.controller.js';
+import { GroupsService } from './groups.service.js';
+
+@Module({ imports: [DeliveryModule], controllers: [GroupsController], providers: [GroupsService] })
+export class GroupsModule {}

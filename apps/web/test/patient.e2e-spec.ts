@@ -7,7 +7,7 @@ import { type DemoTherapist } from '@qpc/seed';
 import { type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserAvailability, launchBrowser, type LaunchedBrowser } from './browser';
-import { WEB_DIR } from './next-server';
+import { startWeb, WEB_DIR } from './next-server';
 import { postJson, startPlatform, type Platform } from './platform';
 
 const browser = browserAvailability();
@@ -41,6 +41,8 @@ describe.skipIf(browser.kind !== 'available')(`patient search, reservation and a
   let launched: LaunchedBrowser;
   const seen: Seen[] = [];
   const consoleErrors: string[] = [];
+  /** The web apps this suite started: the only hosts the browser may talk to. */
+  const ownOrigins = new Set<string>();
   /** The PLZ the patient types: a full one, so a test can prove it never leaves the device. */
   let plz: string;
   let region: string;
@@ -52,8 +54,8 @@ describe.skipIf(browser.kind !== 'available')(`patient search, reservation and a
   async function newPage(): Promise<Page> {
     const page = await launched.context.newPage();
     page.on('console', (msg) => {
-      // A refused API call (409, 404) is logged by Chromium itself; everything else is a bug.
-      if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of (409|404)/.test(msg.text())) consoleErrors.push(`${msg.text()} @ ${msg.location().url}`);
+      // A refused or cut-off API call (409, 404, 429, offline) is logged by Chromium itself; everything else is a bug.
+      if (msg.type() === 'error' && !/Failed to load resource: (the server responded with a status of (409|404|429)|net::ERR_INTERNET_DISCONNECTED)/.test(msg.text())) consoleErrors.push(`${msg.text()} @ ${msg.location().url}`);
     });
     page.on('pageerror', (err) => consoleErrors.push(`pageerror: ${err.message}`));
     return page;
@@ -81,6 +83,7 @@ describe.skipIf(browser.kind !== 'available')(`patient search, reservation and a
     for (const t of p.data.therapists) counts.set(t.plz.slice(0, 2), (counts.get(t.plz.slice(0, 2)) ?? 0) + 1);
     region = [...counts].sort((a, b) => b[1] - a[1])[0]![0];
     plz = p.data.therapists.find((t) => t.plz.startsWith(region))!.plz;
+    ownOrigins.add(p.web.url);
     launched = await launchBrowser(browser.kind === 'available' ? browser.path : '');
     launched.context.on('request', (req: Request) => seen.push({ url: req.url(), method: req.method(), body: req.postData(), headers: req.headers() }));
     mkdirSync(SCREENSHOTS, { recursive: true });
@@ -309,9 +312,78 @@ describe.skipIf(browser.kind !== 'available')(`patient search, reservation and a
     await page.close();
   });
 
+  it('works on a phone with the keyboard alone, interactive quickly (time printed)', async () => {
+    const page = await newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    const t0 = performance.now();
+    await page.goto(`${p.web.url}/de/suche`);
+    await page.locator('button[type="submit"]:enabled').waitFor();
+    const interactiveMs = Math.round(performance.now() - t0);
+    console.log(`search page interactive after ${interactiveMs} ms (localhost, demo data)`);
+    await page.locator('#search-plz').focus();
+    await page.keyboard.type(plz);
+    await page.keyboard.press('Enter');
+    await page.getByTestId('results').waitFor();
+    const firstButton = page.locator('[data-testid="results"] > li button').first();
+    await firstButton.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Termin anfragen');
+    // Nothing overflows sideways on a narrow screen.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await page.screenshot({ path: join(SCREENSHOTS, 'reserve-phone-de.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('explains a dropped connection and a rate limit calmly', async () => {
+    const page = await newPage();
+    await page.route('**/api/v1/fapp/regions/**', (route) => route.abort('internetdisconnected'));
+    await page.goto(`${p.web.url}/de/suche`, { waitUntil: 'networkidle' });
+    await page.locator('#search-plz').fill(plz);
+    await page.locator('button[type="submit"]').click();
+    await expect.poll(() => page.getByTestId('search-status').innerText()).toContain('Keine Verbindung');
+    await page.unroute('**/api/v1/fapp/regions/**');
+
+    await page.route('**/api/v1/fapp/reservations', (route) =>
+      route.fulfill({ status: 429, contentType: 'application/problem+json', body: JSON.stringify({ type: 'about:blank', title: 'Too Many Requests', status: 429, code: 'fapp.rate_limited' }) }),
+    );
+    await page.locator('button[type="submit"]').click();
+    await page.getByTestId('results').waitFor();
+    await page.locator('[data-testid="results"] > li button').first().click();
+    await page.getByRole('button', { name: 'Anfrage verschlüsselt senden' }).click();
+    const problem = page.getByTestId('problem');
+    await problem.waitFor();
+    expect(await problem.getAttribute('data-code')).toBe('fapp.rate_limited');
+    expect(await problem.innerText()).toContain('in einer Minute noch einmal');
+    await page.close();
+  });
+
+  it('shows the proof-of-work progress and lets the patient cancel it (nothing is sent)', async () => {
+    // A second web app asking for a much harder stamp, so the work lasts long enough to cancel.
+    const slow = await startWeb({ QPC_API_URL: p.api.url, QPC_FAPP_POW_BITS: '24', QPC_FAPP_AUTHORITIES: p.authorities });
+    ownOrigins.add(slow.url);
+    try {
+      const page = await newPage();
+      await page.goto(`${slow.url}/de/suche`, { waitUntil: 'networkidle' });
+      await page.locator('#search-plz').fill(plz);
+      await page.locator('button[type="submit"]').click();
+      await page.getByTestId('results').waitFor();
+      await page.locator('[data-testid="results"] > li button').first().click();
+      const before = seen.length;
+      await page.getByRole('button', { name: 'Anfrage verschlüsselt senden' }).click();
+      await expect.poll(() => page.locator('progress').evaluate((e) => (e as HTMLProgressElement).value), { timeout: 30_000 }).toBeGreaterThan(0);
+      await page.getByRole('button', { name: 'Abbrechen' }).click();
+      await expect.poll(() => page.locator('main').innerText()).toContain('Sie haben das Senden abgebrochen');
+      expect(await page.locator('progress').count()).toBe(0);
+      expect(seen.slice(before).filter((r) => r.method === 'POST')).toEqual([]);
+      await page.close();
+    } finally {
+      await slow.stop();
+    }
+  });
+
   it('made requests to its own origin only and logged no errors (CSP included)', () => {
     expect(seen.length).toBeGreaterThan(10);
-    expect([...new Set(seen.map((r) => new URL(r.url).origin))]).toEqual([p.web.url]);
+    expect([...new Set(seen.map((r) => new URL(r.url).origin))].sort()).toEqual([...ownOrigins].sort());
     expect(apiRequests().every((r) => !r.headers.cookie)).toBe(true);
     expect(consoleErrors).toEqual([]);
   });

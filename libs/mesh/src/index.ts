@@ -6,3 +6,6 @@ export * from './routing.js';
 export * from './lora.js';
 export * from './sim-clock.js';
 export * from './transport.js';
+export * from './protocols.js';
+export * from './node.js';
+export * from './frames.js';

@@ -1,1 +1,4 @@
 export * from './options.js';
+export * from './identity.js';
+export * from './bridge.js';
+export * from './run.js';

@@ -3,7 +3,7 @@ import { OptionsError, parseNodeOptions } from './options.js';
 
 describe('qpc-node options', () => {
   it('has loopback defaults', () => {
-    expect(parseNodeOptions([])).toEqual({ listen: ['/ip4/127.0.0.1/tcp/4001'], bootstrap: [], regions: [], dataDir: '.data/mesh-node', verifiedOnly: false });
+    expect(parseNodeOptions([])).toEqual({ listen: ['/ip4/127.0.0.1/tcp/4001'], bootstrap: [], regions: [], dataDir: '.data/mesh-node', verifiedOnly: false, authorities: [], server: undefined });
   });
 
   it('reads repeated flags', () => {
@@ -17,5 +17,8 @@ describe('qpc-node options', () => {
     expect(() => parseNodeOptions(['--nope'])).toThrow(OptionsError);
     expect(() => parseNodeOptions(['--region', '1'])).toThrow(/2-digit/);
     expect(() => parseNodeOptions(['--bootstrap', 'example:4001'])).toThrow(/usage: qpc-node/);
+    expect(() => parseNodeOptions(['--authority', 'abc'])).toThrow(/Ed25519/);
+    expect(() => parseNodeOptions(['--server', 'ftp://x'])).toThrow(/http/);
+    expect(parseNodeOptions(['--server', 'http://127.0.0.1:3000/ignored']).server).toBe('http://127.0.0.1:3000');
   });
 });

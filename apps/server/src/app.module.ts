@@ -10,6 +10,7 @@ import { KeysModule } from './keys/keys.module.js';
 import { DeliveryModule } from './delivery/delivery.module.js';
 import { GroupsModule } from './groups/groups.module.js';
 import { WsModule } from './ws/ws.module.js';
+import { TransparencyModule } from './transparency/transparency.module.js';
 import { MessengerModule } from './messenger/messenger.module.js';
 import { SecretsModule } from './secrets/secrets.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -33,6 +34,7 @@ export class AppModule {
         FappModule,
         SecretsModule,
         MessengerModule,
+        TransparencyModule,
         DevicesModule,
         AccountsModule,
         KeysModule,

@@ -120,6 +120,7 @@ export class AccountsService {
   async deleteAccount(accountId: string): Promise<void> {
     const deviceIds = await this.repo.transaction(async (m) => {
       const ids = await this.repo.deviceIds(m, accountId);
+      await this.devices.revokeAllInLog(m, accountId);
       await this.repo.delete(m, accountId);
       return ids;
     });

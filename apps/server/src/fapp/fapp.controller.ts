@@ -54,7 +54,13 @@ export class FappController {
   @Get('slots')
   @ApiOperation({ summary: 'Anonymous search, earliest slots first. Prefer region sync: it sends no query at all.' })
   search(@Query() q: SearchQueryDto) {
-    return this.fapp.search(toFilter(q));
+    return this.fapp.search(toFilter(q), q.includeAnnounces === true);
+  }
+
+  @Get('announces/:therapistId')
+  @ApiOperation({ summary: "A therapist's current signed announce (to reserve one of its slots)" })
+  announceOf(@Param('therapistId') therapistId: string) {
+    return this.fapp.announce(therapistId);
   }
 
   @Get('regions/:prefix/announces')

@@ -101,6 +101,12 @@ export class SearchQueryDto {
   @Min(1)
   @Max(500)
   limit?: number;
+
+  @ApiPropertyOptional({ description: 'Also return the signed announces of the therapists found', default: false })
+  @IsOptional()
+  @Transform(bool)
+  @IsBoolean()
+  includeAnnounces?: boolean;
 }
 
 export class RegionQueryDto {

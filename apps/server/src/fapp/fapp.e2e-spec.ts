@@ -260,14 +260,35 @@ describe('search and region sync', () => {
     expectProblem(unknownEnum, 400, 'fapp.unknown_enum');
   });
 
-  it('returns slots earliest first with the announces to reserve them', async () => {
+  it('returns slots earliest first; the signed announces only when asked for', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/api/v1/fapp/slots?limit=50' });
     expect(res.statusCode).toBe(200);
     const { results, announces } = res.json();
     expect(results.length).toBe(50);
+    expect(announces).toBeUndefined();
     const starts = results.map((r: { start: string }) => Date.parse(r.start));
     expect([...starts].sort((a, b) => a - b)).toEqual(starts);
-    for (const r of results) expect(announces[r.therapistId]).toBeTypeOf('string');
+
+    const withAnnounces = (await t.app.inject({ method: 'GET', url: '/api/v1/fapp/slots?limit=50&includeAnnounces=true' })).json();
+    expect(withAnnounces.results).toEqual(results);
+    for (const r of results) expect(withAnnounces.announces[r.therapistId]).toBeTypeOf('string');
+
+    const one = await t.app.inject({ method: 'GET', url: `/api/v1/fapp/announces/${results[0].therapistId}` });
+    expect(one.json().announce).toBe(withAnnounces.announces[results[0].therapistId]);
+    expectProblem(await t.app.inject({ method: 'GET', url: `/api/v1/fapp/announces/${'0'.repeat(64)}` }), 404, 'fapp.unknown_therapist');
+    expectProblem(await t.app.inject({ method: 'GET', url: '/api/v1/fapp/announces/xyz' }), 404, 'fapp.unknown_therapist');
+  });
+
+  it('a re-announce keeps the holds of slots it still offers', async () => {
+    const th = data.therapists[16]!;
+    const { res } = await reserve(th, 0);
+    expect(res.statusCode).toBe(201);
+    const next = buildAnnounce(th.signing, { ...th.input, sequence: th.input.sequence + 1 }, clock.now());
+    expect((await post('/api/v1/fapp/announces', { announce: b64(next) })).statusCode).toBe(201);
+    const slot = decoded(th).slots[0]!;
+    const hits = (await t.app.inject({ method: 'GET', url: `/api/v1/fapp/slots?plz=${th.plz}&limit=500` })).json().results;
+    expect(hits.some((h: { slotId: string }) => h.slotId === slot.idHex)).toBe(false);
+    expect((await therapistInbox(th)).map((i) => i.slotId)).toEqual([slot.idHex]);
   });
 
   it('on-device filtering of a synced region equals the server search', async () => {

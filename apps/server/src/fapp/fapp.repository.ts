@@ -94,26 +94,44 @@ export class FappRepository {
   }
 
   /**
-   * Stores an announce if its sequence is higher than the stored one (atomically: the
-   * conditional upsert is the check). Returns false for a stale or replayed sequence.
+   * Stores an announce if its sequence is higher than the stored one, with its slots, in
+   * one statement (one round trip, atomic without an explicit transaction). The
+   * conditional upsert is the check: it returns false for a stale or replayed sequence.
+   * Slots keep their rows (and so their holds) across re-announces; a booked slot the
+   * therapist no longer announces is done with, so its hold goes (the mailbox keeps the reply).
    */
-  async upsertAnnounce(m: EntityManager, a: Announce, verified: boolean, authority: string | null, envelope: Uint8Array): Promise<boolean> {
-    const rows: unknown[] = await m.query(
-      `INSERT INTO fapp_announce (therapist_id, sequence, plz, verified, authority, fachrichtungen, altersgruppen, modalitaeten, kostentraeger, languages, barrier_free, issued_at, expires_at, envelope, received_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, now())
-       ON CONFLICT (therapist_id) DO UPDATE SET
-         sequence = EXCLUDED.sequence, plz = EXCLUDED.plz, verified = EXCLUDED.verified, authority = EXCLUDED.authority,
-         fachrichtungen = EXCLUDED.fachrichtungen, altersgruppen = EXCLUDED.altersgruppen, modalitaeten = EXCLUDED.modalitaeten,
-         kostentraeger = EXCLUDED.kostentraeger, languages = EXCLUDED.languages, barrier_free = EXCLUDED.barrier_free,
-         issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at, envelope = EXCLUDED.envelope, received_at = now()
-       WHERE fapp_announce.sequence < EXCLUDED.sequence
-       RETURNING therapist_id`,
+  async upsertAnnounce(a: Announce, verified: boolean, attestation: { authority: string; authorityKey: string; attestationId: string } | null, envelope: Uint8Array): Promise<boolean> {
+    const rows: unknown[] = await this.ds.query(
+      `WITH a AS (
+         INSERT INTO fapp_announce (therapist_id, sequence, plz, verified, authority, fachrichtungen, altersgruppen, modalitaeten, kostentraeger,
+                                    languages, barrier_free, issued_at, expires_at, envelope, authority_key, attestation_id, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, now())
+         ON CONFLICT (therapist_id) DO UPDATE SET
+           sequence = EXCLUDED.sequence, plz = EXCLUDED.plz, verified = EXCLUDED.verified, authority = EXCLUDED.authority,
+           fachrichtungen = EXCLUDED.fachrichtungen, altersgruppen = EXCLUDED.altersgruppen, modalitaeten = EXCLUDED.modalitaeten,
+           kostentraeger = EXCLUDED.kostentraeger, languages = EXCLUDED.languages, barrier_free = EXCLUDED.barrier_free,
+           issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at, envelope = EXCLUDED.envelope,
+           authority_key = EXCLUDED.authority_key, attestation_id = EXCLUDED.attestation_id, received_at = now()
+         WHERE fapp_announce.sequence < EXCLUDED.sequence
+         RETURNING therapist_id
+       ), gone AS (
+         DELETE FROM fapp_slot s USING a WHERE s.therapist_id = a.therapist_id AND NOT (s.slot_id = ANY($17::text[]))
+       ), slots AS (
+         INSERT INTO fapp_slot (therapist_id, slot_id, start_at, duration_min, terminart, group_size)
+         SELECT a.therapist_id, n.id, n.start_at, n.dur, n.art, n.grp
+         FROM a CROSS JOIN unnest($17::text[], $18::timestamptz[], $19::smallint[], $20::smallint[], $21::smallint[]) AS n(id, start_at, dur, art, grp)
+         ON CONFLICT (therapist_id, slot_id) DO UPDATE SET
+           start_at = EXCLUDED.start_at, duration_min = EXCLUDED.duration_min, terminart = EXCLUDED.terminart, group_size = EXCLUDED.group_size
+       ), done_holds AS (
+         DELETE FROM fapp_hold h USING a WHERE h.therapist_id = a.therapist_id AND h.state = 'booked' AND NOT (h.slot_id = ANY($17::text[]))
+       )
+       SELECT therapist_id FROM a`,
       [
         a.therapistId,
         a.sequence,
         a.plz,
         verified,
-        authority,
+        attestation?.authority ?? null,
         a.fachrichtungen,
         a.altersgruppen,
         a.modalitaeten,
@@ -123,32 +141,16 @@ export class FappRepository {
         new Date(a.issuedAtMs),
         new Date(a.expiresAtMs),
         Buffer.from(envelope),
+        attestation?.authorityKey ?? null,
+        attestation?.attestationId ?? null,
+        a.slots.map((s) => s.idHex),
+        a.slots.map((s) => new Date(s.startMs)),
+        a.slots.map((s) => s.durationMinutes),
+        a.slots.map((s) => s.terminart),
+        a.slots.map((s) => s.groupSize),
       ],
     );
-    if (rows.length === 0) return false;
-    await m.query(`DELETE FROM fapp_slot WHERE therapist_id = $1`, [a.therapistId]);
-    if (a.slots.length > 0) {
-      await m.query(
-        `INSERT INTO fapp_slot (therapist_id, slot_id, start_at, duration_min, terminart, group_size)
-         SELECT $1, s.id, s.start_at, s.dur, s.art, s.grp
-         FROM unnest($2::text[], $3::timestamptz[], $4::smallint[], $5::smallint[], $6::smallint[]) AS s(id, start_at, dur, art, grp)`,
-        [
-          a.therapistId,
-          a.slots.map((s) => s.idHex),
-          a.slots.map((s) => new Date(s.startMs)),
-          a.slots.map((s) => s.durationMinutes),
-          a.slots.map((s) => s.terminart),
-          a.slots.map((s) => s.groupSize),
-        ],
-      );
-    }
-    // A booked slot the therapist no longer announces is done with: its hold goes (the mailbox keeps the reply).
-    await m.query(
-      `DELETE FROM fapp_hold h WHERE h.therapist_id = $1 AND h.state = 'booked'
-         AND NOT EXISTS (SELECT 1 FROM fapp_slot s WHERE s.therapist_id = h.therapist_id AND s.slot_id = h.slot_id)`,
-      [a.therapistId],
-    );
-    return true;
+    return rows.length === 1;
   }
 
   async storedSequence(therapistId: string): Promise<number | null> {

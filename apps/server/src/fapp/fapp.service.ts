@@ -15,6 +15,7 @@ import {
 } from '@qpc/fapp';
 import { FappKind } from '@qpc/proto';
 import { Clock } from '../common/clock.js';
+import { ServerError } from '../common/server-error.js';
 import { ServerConfig } from '../config/config.js';
 import { FappRepository, type SearchRow } from './fapp.repository.js';
 import { RevocationRepository } from './revocation.repository.js';
@@ -125,13 +126,12 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
     const nowMs = this.clock.now();
     const v = verifyAnnounce(bytes, { nowMs, trust: this.trust, requireVerified: this.config.FAPP_REQUIRE_VERIFIED });
     const a = v.announce;
-    const authority = v.status.kind === 'verified' ? v.status.authority.name : null;
-    const attested = v.status.kind === 'verified' ? v.status : null;
-    const stored = await this.repo.transaction(async (m) => {
-      if (!(await this.repo.upsertAnnounce(m, a, v.verified, authority, v.bytes))) return false;
-      await this.revocations.setAttestation(m, a.therapistId, attested ? toHex(attested.attestation.authorityKey) : null, attested ? toHex(attested.attestation.attestationId) : null);
-      return true;
-    });
+    const attestation =
+      v.status.kind === 'verified'
+        ? { authority: v.status.authority.name, authorityKey: toHex(v.status.attestation.authorityKey), attestationId: toHex(v.status.attestation.attestationId) }
+        : null;
+    const authority = attestation?.authority ?? null;
+    const stored = await this.repo.upsertAnnounce(a, v.verified, attestation, v.bytes);
     if (!stored) {
       const current = await this.repo.storedSequence(a.therapistId);
       throw new FappError('STALE_SEQUENCE', `sequence ${a.sequence} is not higher than the stored ${current ?? 'one'}`);
@@ -140,13 +140,25 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
     return { therapistId: a.therapistId, sequence: a.sequence, verified: v.verified, authority, slots: a.slots.length, expiresAt: new Date(a.expiresAtMs).toISOString() };
   }
 
-  async search(filter: SlotFilter): Promise<{ results: SearchHit[]; announces: Record<string, string> }> {
+  /**
+   * Server-side search. The signed announces (about 2 KB each) come only when asked for:
+   * a client needs one only to reserve, and can fetch it then (`announce()`).
+   */
+  async search(filter: SlotFilter, includeAnnounces = false): Promise<{ results: SearchHit[]; announces?: Record<string, string> }> {
     const f = validateFilter(filter);
     const rows = await this.repo.search(f, this.clock.now(), f.limit ?? DEFAULT_QUERY_LIMIT);
+    if (!includeAnnounces) return { results: rows.map(toHit) };
     const envelopes = await this.repo.envelopes([...new Set(rows.map((r) => r.therapist_id))]);
     const announces: Record<string, string> = {};
     for (const [id, env] of envelopes) announces[id] = env.toString('base64url');
     return { results: rows.map(toHit), announces };
+  }
+
+  /** The current signed announce of one therapist. */
+  async announce(therapistId: string): Promise<{ announce: string }> {
+    const row = /^[0-9a-f]{64}$/.test(therapistId) ? await this.repo.announceEnvelope(therapistId, this.clock.now()) : null;
+    if (!row) throw new ServerError('fapp.unknown_therapist', 404, 'No current announce for this therapist.');
+    return { announce: row.envelope.toString('base64url') };
   }
 
   async region(prefix: string, cursor: string | undefined, limit: number) {

@@ -6,11 +6,6 @@ import { DataSource, type EntityManager } from 'typeorm';
 export class RevocationRepository {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
 
-  /** Records which attestation verified the stored announce (null for unverified ones). */
-  async setAttestation(m: EntityManager, therapistId: string, authorityKey: string | null, attestationId: string | null): Promise<void> {
-    await m.query(`UPDATE fapp_announce SET authority_key = $2, attestation_id = $3 WHERE therapist_id = $1`, [therapistId, authorityKey, attestationId]);
-  }
-
   /** Stores the list if it is newer than the stored one; false if an equal or newer one is stored. */
   async storeList(m: EntityManager, authorityKey: string, sequence: number, list: Uint8Array): Promise<boolean> {
     const rows: unknown[] = await m.query(

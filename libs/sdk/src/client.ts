@@ -11,6 +11,8 @@ import {
   fromUtf8,
   generateSigningKeyPair,
   groupId as mlsGroupId,
+  groupMembers,
+  removeMembers,
   joinFromWelcome,
   type MlsGroup,
   type MlsKeyPackageBundle,
@@ -94,6 +96,8 @@ export class QpcClient {
   private readonly bundles = new Map<string, MlsKeyPackageBundle>();
   private readonly groups = new Map<string, MlsGroup>();
   private lastSeq = 0;
+  private readonly outbox: { groupId: string; clientMessageId: string; message: Uint8Array }[] = [];
+  private readonly sent = new Map<string, Delivery[]>();
 
   constructor(private readonly opts: QpcClientOptions) {
     this.api = new ApiClient({ baseUrl: opts.baseUrl, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
@@ -241,19 +245,31 @@ export class QpcClient {
     return this.submitCommit(groupId, c.group, c.commit, { welcome: c.welcome!, addDevices: ids });
   }
 
+  /** Removes every device of `username` from the group (leaves found by their credential = device id). */
+  async removeUser(groupId: string, username: string): Promise<Delivery[]> {
+    const { devices } = await this.resolveDevices(username);
+    const ids = new Set(devices.map((d) => d.deviceId));
+    const g = this.group(groupId);
+    const leaves = groupMembers(g).filter((m) => ids.has(fromUtf8(m.identity)));
+    if (leaves.length === 0) throw new ApiError(404, 'groups.not_member', `${username} is not in this group`);
+    const c = await removeMembers(g, leaves.map((l) => l.leafIndex));
+    return this.submitCommit(groupId, c.group, c.commit, { removeDevices: leaves.map((l) => fromUtf8(l.identity)) });
+  }
+
   /** Key rotation: an empty commit with a fresh path. */
   async rotateKeys(groupId: string): Promise<Delivery[]> {
     const c = await updateKeys(this.group(groupId));
     return this.submitCommit(groupId, c.group, c.commit, {});
   }
 
-  private async submitCommit(groupId: string, pending: MlsGroup, commit: Uint8Array, extra: { welcome?: Uint8Array; addDevices?: string[] }): Promise<Delivery[]> {
+  private async submitCommit(groupId: string, pending: MlsGroup, commit: Uint8Array, extra: { welcome?: Uint8Array; addDevices?: string[]; removeDevices?: string[] }): Promise<Delivery[]> {
     try {
       const r = await this.authed().request<{ deliveries: Delivery[] }>('POST', `/api/v1/groups/${groupId}/commits`, {
         clientMessageId: crypto.randomUUID(),
         commit: toBase64Url(commit),
         ...(extra.welcome ? { welcome: toBase64Url(extra.welcome) } : {}),
         ...(extra.addDevices ? { addDevices: extra.addDevices } : {}),
+        ...(extra.removeDevices ? { removeDevices: extra.removeDevices } : {}),
       });
       this.groups.set(groupId, (await processMessage(pending, commit)).group);
       return r.deliveries;
@@ -263,12 +279,44 @@ export class QpcClient {
     }
   }
 
-  async sendText(groupId: string, text: string, clientMessageId: string = crypto.randomUUID()): Promise<Delivery[]> {
+  /**
+   * Encrypts and sends. Offline (network failure) the message stays in the outbox with its
+   * client message id and goes out on the next flushOutbox(): the server's idempotency makes a
+   * resend of a message that did arrive harmless. Returns null deliveries while queued.
+   */
+  async sendText(groupId: string, text: string, clientMessageId: string = crypto.randomUUID()): Promise<{ clientMessageId: string; deliveries: Delivery[] | null }> {
     const { group, message } = await encryptMessage(this.group(groupId), utf8(text));
     this.groups.set(groupId, group);
-    const r = await this.authed().request<{ deliveries: Delivery[] }>('POST', `/api/v1/groups/${groupId}/messages`, { clientMessageId, message: toBase64Url(message) });
-    for (const d of r.deliveries) if (!(await this.verifyReceipt(d.receipt, message))) throw new VerificationError(`receipt for ${d.deviceId} does not verify`);
-    return r.deliveries;
+    this.outbox.push({ groupId, clientMessageId, message });
+    await this.flushOutbox();
+    return { clientMessageId, deliveries: this.sent.get(clientMessageId) ?? null };
+  }
+
+  /** Messages composed but not yet accepted by the server. */
+  get pendingOutbox(): number {
+    return this.outbox.length;
+  }
+
+  /** Sends the outbox in order; stops (keeping the rest) at the first network failure. */
+  async flushOutbox(): Promise<number> {
+    let sent = 0;
+    while (this.outbox.length > 0) {
+      const o = this.outbox[0]!;
+      let r: { deliveries: Delivery[] };
+      try {
+        r = await this.authed().request<{ deliveries: Delivery[] }>('POST', `/api/v1/groups/${o.groupId}/messages`, { clientMessageId: o.clientMessageId, message: toBase64Url(o.message) });
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 'network') return sent;
+        this.outbox.shift();
+        throw e;
+      }
+      this.outbox.shift();
+      for (const d of r.deliveries) if (!(await this.verifyReceipt(d.receipt, o.message))) throw new VerificationError(`receipt for ${d.deviceId} does not verify`);
+      this.sent.set(o.clientMessageId, r.deliveries);
+      if (this.sent.size > 1000) this.sent.delete(this.sent.keys().next().value!);
+      sent++;
+    }
+    return sent;
   }
 
   /** Fetches, processes and acknowledges queued messages; reports sequence gaps. */

@@ -1,11 +1,12 @@
 import type { AddressInfo } from 'node:net';
-import { QpcClient, VerificationError } from '@qpc/sdk';
+import { type FetchLike, type IncomingEvent, QpcClient, VerificationError } from '@qpc/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/app.js';
 
 let t: TestApp;
 let baseUrl: string;
-const client = () => new QpcClient({ baseUrl, keyStretching: 'memory-constrained' });
+const client = (fetch?: FetchLike) => new QpcClient({ baseUrl, keyStretching: 'memory-constrained', ...(fetch ? { fetch } : {}) });
+const texts = (events: IncomingEvent[]) => events.map((e) => (e.kind === 'message' ? e.text : e.kind));
 
 beforeAll(async () => {
   t = await createTestApp();
@@ -60,5 +61,104 @@ describe('QpcClient against a real server', () => {
     await d.register('dave', 'pw');
     const pinned = new QpcClient({ baseUrl, keyStretching: 'memory-constrained', serverKey: new Uint8Array(32).fill(7) });
     await expect(pinned.resolveDevices('dave')).rejects.toBeInstanceOf(VerificationError);
+  });
+
+  it('outbox: messages composed offline go out on reconnect with the same id, once, in order; a lost response is retried without a duplicate', async () => {
+    let offline = false;
+    let dropResponse = false;
+    const flaky: FetchLike = async (input, init) => {
+      if (offline) throw new TypeError('network down');
+      const res = await fetch(input, init);
+      if (dropResponse) {
+        dropResponse = false;
+        throw new TypeError('connection reset');
+      }
+      return res;
+    };
+    const erin = client(flaky);
+    const finn = client();
+    await erin.register('erin', 'pw');
+    await finn.register('finn', 'pw');
+    await finn.replenishKeyPackages(2);
+    const gid = await erin.createGroup();
+    await erin.invite(gid, 'finn');
+    await finn.sync();
+
+    offline = true;
+    for (const text of ['eins', 'zwei', 'drei']) expect((await erin.sendText(gid, text)).deliveries).toBeNull();
+    expect(erin.pendingOutbox).toBe(3);
+    offline = false;
+    dropResponse = true;
+    // The first message reaches the server but its response is lost: it stays queued …
+    expect(await erin.flushOutbox()).toBe(0);
+    expect(erin.pendingOutbox).toBe(3);
+    // … and the resend with the same client message id is answered from the first result.
+    expect(await erin.flushOutbox()).toBe(3);
+    expect(erin.pendingOutbox).toBe(0);
+    expect(texts(await finn.sync())).toEqual(['eins', 'zwei', 'drei']);
+  });
+
+  it('Bob offline while Alice sends 100 messages: all arrive, in order, once, without gaps', async () => {
+    const a = client();
+    const b = client();
+    await a.register('gina', 'pw');
+    await b.register('hugo', 'pw');
+    await b.replenishKeyPackages(2);
+    const gid = await a.createGroup();
+    await a.invite(gid, 'hugo');
+    await b.sync();
+    for (let i = 0; i < 100; i++) await a.sendText(gid, `m${i}`);
+    const got = await b.sync();
+    expect(got.filter((e) => e.kind === 'gap')).toEqual([]);
+    expect(texts(got)).toEqual(Array.from({ length: 100 }, (_, i) => `m${i}`));
+    expect(await b.sync()).toEqual([]);
+  });
+
+  it('epoch race: both rotate at once, exactly one wins, the loser catches up and its next commit succeeds', async () => {
+    const a = client();
+    const b = client();
+    await a.register('ida', 'pw');
+    await b.register('jan', 'pw');
+    await b.replenishKeyPackages(2);
+    const gid = await a.createGroup();
+    await a.invite(gid, 'jan');
+    await b.sync();
+    const results = await Promise.allSettled([a.rotateKeys(gid), b.rotateKeys(gid)]);
+    const lost = results.findIndex((r) => r.status === 'rejected');
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect((results[lost] as PromiseRejectedResult).reason).toMatchObject({ status: 409, code: 'delivery.stale_epoch' });
+    const [winner, loser] = lost === 0 ? [b, a] : [a, b];
+    expect((await loser.sync()).map((e) => e.kind)).toEqual(['commit']);
+    await loser.rotateKeys(gid);
+    expect((await winner.sync()).map((e) => e.kind)).toEqual(['commit']);
+    await winner.sendText(gid, 'still talking');
+    expect(texts(await loser.sync())).toEqual(['still talking']);
+  });
+
+  it("a five-person group with add and remove, and Alice's second device sees what her first sends", async () => {
+    const names = ['kai', 'lea', 'max', 'nia', 'ole'];
+    const cs = names.map(() => client());
+    for (const [i, c] of cs.entries()) {
+      await c.register(names[i]!, 'pw');
+      await c.replenishKeyPackages(3);
+    }
+    const kai2 = client();
+    await kai2.login('kai', 'pw');
+    await kai2.replenishKeyPackages(3);
+    const [kai, ...others] = cs;
+    const gid = await kai!.createGroup();
+    for (const n of ['kai', ...names.slice(1)]) await kai!.invite(gid, n);
+    for (const c of [kai2, ...others]) expect((await c.sync()).some((e) => e.kind === 'joined')).toBe(true);
+    for (const c of [kai2, ...others]) await c.sync();
+    await kai!.sendText(gid, 'hallo alle');
+    for (const c of [kai2, ...others]) expect(texts(await c.sync())).toEqual(['hallo alle']);
+
+    await kai!.removeUser(gid, 'ole');
+    const oleEvents = await others[3]!.sync();
+    expect(oleEvents).toEqual([expect.objectContaining({ kind: 'commit', removed: true })]);
+    for (const c of [kai2, ...others.slice(0, 3)]) expect((await c.sync()).map((e) => e.kind)).toEqual(['commit']);
+    await others[0]!.sendText(gid, 'ohne ole');
+    for (const c of [kai!, kai2, ...others.slice(1, 3)]) expect(texts(await c.sync())).toEqual(['ohne ole']);
+    expect(await others[3]!.sync()).toEqual([]);
   });
 });

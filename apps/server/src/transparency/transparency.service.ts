@@ -44,7 +44,7 @@ export class TransparencyService {
   async append(m: EntityManager, e: Omit<KtEntry, 'timeMs' | 'username'>): Promise<number> {
     await m.query(`SELECT pg_advisory_xact_lock($1)`, [KT_APPEND_LOCK]);
     const users: { username: string }[] = await m.query(`SELECT username FROM account WHERE id = $1`, [e.accountId]);
-    const [{ n }] = (await m.query(`SELECT count(*)::int AS n FROM kt_leaf`)) as [{ n: number }];
+    const [{ n }] = (await m.query(`SELECT coalesce(max(idx) + 1, 0)::int AS n FROM kt_leaf`)) as [{ n: number }];
     const data = encodeKtLeaf({ ...e, username: users[0]!.username, timeMs: this.clock.now() });
     await m.query(`INSERT INTO kt_leaf (idx, device_id, kind, data, created_at) VALUES ($1, $2, $3, $4, $5)`, [n, e.deviceId, e.kind, Buffer.from(data), new Date(this.clock.now())]);
     return n;

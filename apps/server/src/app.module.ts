@@ -15,6 +15,7 @@ import { MessengerModule } from './messenger/messenger.module.js';
 import { SecretsModule } from './secrets/secrets.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { KeyBackupModule } from './key-backup/key-backup.module.js';
 
 export interface AppModuleOptions {
   config: ServerConfig;
@@ -41,6 +42,7 @@ export class AppModule {
         DeliveryModule,
         GroupsModule,
         WsModule,
+        KeyBackupModule,
       ],
       providers: [
         { provide: ServerConfig, useValue: config },

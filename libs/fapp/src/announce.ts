@@ -11,7 +11,7 @@ import {
   type Kostentraeger,
   type Modalitaet,
 } from '@qpc/proto';
-import { checkAttestation, type AttestationStatus, type TrustStore } from './attestation.js';
+import { checkAttestation, type AttestationCache, type AttestationStatus, type TrustStore } from './attestation.js';
 import { bytesOfLength, decodeMessage, enumSet, enumValue, KNOWN, text, u64 } from './codec.js';
 import { encodeEnvelope, openEnvelope, signEnvelope } from './envelope.js';
 import { fail } from './errors.js';
@@ -87,6 +87,8 @@ export interface AnnouncePolicy {
   trust: TrustStore;
   /** Drop announces without a valid attestation (UNVERIFIED_REJECTED). */
   requireVerified?: boolean;
+  /** Skips re-verifying the signature of an attestation seen before (see AttestationCache). */
+  attestationCache?: AttestationCache;
 }
 
 function checkUrl(url: string): string | undefined {
@@ -203,7 +205,7 @@ export function verifyAnnounce(bytes: Uint8Array, policy: AnnouncePolicy): Verif
   const announce = validateAnnounceBody(env.body, env.signerKey, policy.nowMs);
   let status: AttestationStatus = { kind: 'unverified' };
   if (announce.attestation) {
-    status = checkAttestation(announce.attestation, announce.therapistKey, policy.trust, policy.nowMs);
+    status = checkAttestation(announce.attestation, announce.therapistKey, policy.trust, policy.nowMs, policy.attestationCache);
     const covered = new Set(status.attestation.fachrichtungen);
     for (const f of announce.fachrichtungen) if (!covered.has(f)) fail('ATTESTATION_SCOPE', `attestation does not cover Fachrichtung ${f}`);
   } else if (policy.requireVerified) {

@@ -134,15 +134,41 @@ export type AttestationStatus =
   | { kind: 'unverified' };
 
 /**
+ * Attestations whose signature and fields already checked out, keyed by
+ * SHA-256(signer ‖ signature ‖ body). A therapist resends the same attestation with every
+ * announce, so a node can skip its second signature check; trust, revocation and time are
+ * still checked every time. A Map works; callers bound its size.
+ */
+export interface AttestationCache {
+  get(key: string): Attestation | undefined;
+  set(key: string, value: Attestation): unknown;
+}
+
+function attestationCacheKey(envelope: FappSigned): string {
+  return toHex(sha256(concatBytes(envelope.signerKey, envelope.signature, envelope.body)));
+}
+
+/**
  * Validates an attestation envelope for `therapistKey` at `nowMs`, in this order:
  * UNKNOWN_ATTESTATION (signer not in the trust store), BAD_SIGNATURE, MALFORMED fields,
  * ATTESTATION_MISMATCH (other therapist), REVOKED_ATTESTATION, ATTESTATION_EXPIRED.
  */
-export function checkAttestation(envelope: FappSigned, therapistKey: Uint8Array, trust: TrustStore, nowMs: number): Extract<AttestationStatus, { kind: 'verified' }> {
+export function checkAttestation(
+  envelope: FappSigned,
+  therapistKey: Uint8Array,
+  trust: TrustStore,
+  nowMs: number,
+  cache?: AttestationCache,
+): Extract<AttestationStatus, { kind: 'verified' }> {
   const entry = trust.authorities.get(toHex(envelope.signerKey));
   if (!entry) fail('UNKNOWN_ATTESTATION', 'attestation signed by an authority not in the trust store');
-  const v = verifyEnvelope(envelope, FappKind.LICENCE_ATTESTATION);
-  const a = decodeAttestationBody(v.body, v.signerKey);
+  const key = cache ? attestationCacheKey(envelope) : '';
+  let a = cache?.get(key);
+  if (!a) {
+    const v = verifyEnvelope(envelope, FappKind.LICENCE_ATTESTATION);
+    a = decodeAttestationBody(v.body, v.signerKey);
+    cache?.set(key, a);
+  }
   if (toHex(a.therapistKey) !== toHex(therapistKey)) fail('ATTESTATION_MISMATCH', 'attestation is for another therapist key');
   if (entry.revoked.has(toHex(a.attestationId))) fail('REVOKED_ATTESTATION', 'attestation has been revoked');
   if (a.validUntilMs <= nowMs) fail('ATTESTATION_EXPIRED', 'attestation is no longer valid');

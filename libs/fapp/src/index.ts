@@ -30,6 +30,7 @@ export {
   issueRevocationList,
   applyRevocationList,
   type Attestation,
+  type AttestationCache,
   type Authority,
   type TrustStore,
   type AttestationStatus,

@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@ne
 import { fromHex, toHex } from '@qpc/crypto';
 import {
   type Announce,
+  type Attestation,
   applyRevocationList,
   createTrustStore,
   FappError,
@@ -43,6 +44,18 @@ export interface SearchHit {
 
 const REGION_PAGE_MAX = 500;
 
+/** A Map that forgets its oldest entries beyond `max`. */
+class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly max: number) {
+    super();
+  }
+  override set(key: K, value: V): this {
+    super.set(key, value);
+    if (this.size > this.max) this.delete(this.keys().next().value as K);
+    return this;
+  }
+}
+
 /** Parses FAPP_AUTHORITIES (`Name=hex;Name=hex`) into a trust store. */
 export function trustStoreFromConfig(spec: string): TrustStore {
   const authorities = spec
@@ -62,8 +75,10 @@ const REVOCATION_RELOAD_MS = 30_000;
 export class FappService implements OnModuleInit, OnModuleDestroy {
   private trustStore: TrustStore;
   /** Decoded announces by therapist id, for reservations (keyed with the sequence they came from). */
-  private readonly announceCache = new Map<string, { sequence: number; announce: Announce }>();
+  private readonly announceCache = new BoundedMap<string, { sequence: number; announce: Announce }>(50_000);
   private reloadTimer: NodeJS.Timeout | undefined;
+  /** Attestations already verified (one per therapist, resent with every announce). */
+  private readonly attestationCache = new BoundedMap<string, Attestation>(20_000);
 
   constructor(
     @Inject(FappRepository) private readonly repo: FappRepository,
@@ -124,7 +139,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
 
   async ingest(bytes: Uint8Array): Promise<IngestOutcome> {
     const nowMs = this.clock.now();
-    const v = verifyAnnounce(bytes, { nowMs, trust: this.trust, requireVerified: this.config.FAPP_REQUIRE_VERIFIED });
+    const v = verifyAnnounce(bytes, { nowMs, trust: this.trust, requireVerified: this.config.FAPP_REQUIRE_VERIFIED, attestationCache: this.attestationCache });
     const a = v.announce;
     const attestation =
       v.status.kind === 'verified'
@@ -188,7 +203,6 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
     const env = openEnvelope(new Uint8Array(row.envelope), FappKind.SLOT_ANNOUNCE);
     const announce = validateAnnounceBody(env.body, env.signerKey, row.issuedAtMs);
     this.announceCache.set(therapistId, { sequence: row.sequence, announce });
-    if (this.announceCache.size > 50_000) this.announceCache.delete(this.announceCache.keys().next().value!);
     return announce;
   }
 }

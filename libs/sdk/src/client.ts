@@ -31,7 +31,19 @@ import { decodeKtLeaf, type Receipt, type SignedTreeHead, verifyLeafInclusion, v
 
 export type KeyStretching = 'rfc-draft-recommended' | 'memory-constrained';
 
+/** The part of the WebSocket API the client uses (the browser's, or the `ws` package on Node). */
+export interface WebSocketLike {
+  send(data: string): void;
+  close(code?: number): void;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: { data: unknown }) => void) | null;
+  onclose: ((ev: { code: number }) => void) | null;
+}
+export type WebSocketFactory = new (url: string) => WebSocketLike;
+
 export interface QpcClientOptions {
+  /** WebSocket implementation for push; defaults to globalThis.WebSocket. */
+  WebSocket?: WebSocketFactory;
   baseUrl: string;
   fetch?: FetchLike;
   /** Must be the same at registration and login. Default: the library's recommendation. */
@@ -96,6 +108,7 @@ export class QpcClient {
   private readonly bundles = new Map<string, MlsKeyPackageBundle>();
   private readonly groups = new Map<string, MlsGroup>();
   private lastSeq = 0;
+  private processing: Promise<void> = Promise.resolve();
   private readonly outbox: { groupId: string; clientMessageId: string; message: Uint8Array }[] = [];
   private readonly sent = new Map<string, Delivery[]>();
 
@@ -317,6 +330,55 @@ export class QpcClient {
       sent++;
     }
     return sent;
+  }
+
+  /**
+   * Push: processes messages as the server sends them over /api/v1/ws, acks them, and
+   * reconnects from the last processed sequence when the connection drops (not after the
+   * server closed it for a bad session, 4401, or a revoked device, 4403).
+   */
+  subscribe(onEvents: (events: IncomingEvent[]) => void, opts: { reconnectMs?: number } = {}): { close(): void; ready: Promise<void> } {
+    const Ctor = this.opts.WebSocket ?? (globalThis as unknown as { WebSocket?: WebSocketFactory }).WebSocket;
+    if (!Ctor) throw new ApiError(0, 'network', 'no WebSocket implementation; pass options.WebSocket');
+    const url = `${this.opts.baseUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/api/v1/ws`;
+    let stopped = false;
+    let socket: WebSocketLike | undefined;
+    let signalReady: () => void = () => undefined;
+    const ready = new Promise<void>((r) => (signalReady = r));
+    const connect = () => {
+      const ws = new Ctor(url);
+      socket = ws;
+      ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', token: this.session?.token, after: this.lastSeq }));
+      ws.onmessage = (ev) => {
+        const frame = JSON.parse(String(ev.data)) as { type: string; messages?: QueuedMessage[] };
+        if (frame.type === 'ready') signalReady();
+        if (frame.type !== 'messages' || !frame.messages) return;
+        const batch = frame.messages;
+        this.processing = this.processing.then(async () => {
+          const events: IncomingEvent[] = [];
+          for (const m of batch) {
+            if (m.seq <= this.lastSeq) continue;
+            if (this.lastSeq > 0 && m.seq !== this.lastSeq + 1) events.push({ kind: 'gap', expected: this.lastSeq + 1, got: m.seq });
+            const e = await this.handle(m);
+            if (e) events.push(e);
+            this.lastSeq = m.seq;
+          }
+          ws.send(JSON.stringify({ type: 'ack', upTo: this.lastSeq }));
+          if (events.length > 0) onEvents(events);
+        });
+      };
+      ws.onclose = (ev) => {
+        if (!stopped && ev.code !== 4401 && ev.code !== 4403) setTimeout(connect, opts.reconnectMs ?? 1000);
+      };
+    };
+    connect();
+    return {
+      ready,
+      close: () => {
+        stopped = true;
+        socket?.close();
+      },
+    };
   }
 
   /** Fetches, processes and acknowledges queued messages; reports sequence gaps. */

@@ -108,6 +108,12 @@ export class DeliveryRepository {
     return rows[0]?.depth ?? 0;
   }
 
+  /** Client message ids are remembered for a retention window; sessions past expiry go too. */
+  async prune(sendKeysBefore: Date, now: Date): Promise<void> {
+    await this.ds.query(`DELETE FROM send_key WHERE created_at < $1`, [sendKeysBefore]);
+    await this.ds.query(`DELETE FROM session WHERE expires_at < $1`, [now]);
+  }
+
   async insertToken(hash: Buffer, accountId: string, now: Date): Promise<void> {
     await this.ds.query(`INSERT INTO delivery_token (token_hash, account_id, created_at) VALUES ($1, $2, $3)`, [hash, accountId, now]);
   }

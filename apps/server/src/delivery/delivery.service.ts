@@ -25,6 +25,9 @@ export interface SendResult {
 }
 
 export const MAX_WAIT_MS = 30_000;
+/** How long a client message id is remembered: a retry later than this is a new message. */
+export const IDEMPOTENCY_WINDOW_MS = 7 * 24 * 3600_000;
+const PRUNE_EVERY_SENDS = 1000;
 
 export function toQueued(r: MessageRow): QueuedMessage {
   return {
@@ -39,6 +42,7 @@ export function toQueued(r: MessageRow): QueuedMessage {
 @Injectable()
 export class DeliveryService {
   private readonly limiter: SlidingWindowLimiter;
+  private sends = 0;
 
   constructor(
     @Inject(DeliveryRepository) private readonly repo: DeliveryRepository,
@@ -61,6 +65,7 @@ export class DeliveryService {
   /** Sends once per client message id; pushes to connected devices after the commit. */
   async send(scope: string, clientMessageId: string, fn: (m: EntityManager, now: Date) => Promise<{ result: SendResult; pushed: Map<string, QueuedMessage> }>): Promise<SendResult & { duplicate: boolean }> {
     const now = new Date(this.clock.now());
+    if (++this.sends % PRUNE_EVERY_SENDS === 0) void this.repo.prune(new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS), now).catch(() => undefined);
     let pushed: Map<string, QueuedMessage> | undefined;
     const { result, duplicate } = await this.repo.once(scope, clientMessageId, now, async (m) => {
       const r = await fn(m, now);

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
-import { type FetchLike, type IncomingEvent, QpcClient, VerificationError } from '@qpc/sdk';
+import { type FetchLike, type IncomingEvent, QpcClient, VerificationError, type WebSocketFactory } from '@qpc/sdk';
+import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/app.js';
 
@@ -160,5 +161,34 @@ describe('QpcClient against a real server', () => {
     await others[0]!.sendText(gid, 'ohne ole');
     for (const c of [kai!, kai2, ...others.slice(1, 3)]) expect(texts(await c.sync())).toEqual(['ohne ole']);
     expect(await others[3]!.sync()).toEqual([]);
+  });
+
+  it('push subscription: messages arrive over the WebSocket, are acked, and a new subscription resumes after the last one', async () => {
+    const a = client();
+    const b = new QpcClient({ baseUrl, keyStretching: 'memory-constrained', WebSocket: WebSocket as unknown as WebSocketFactory });
+    await a.register('pia', 'pw');
+    await b.register('quin', 'pw');
+    await b.replenishKeyPackages(2);
+    const gid = await a.createGroup();
+    await a.invite(gid, 'quin');
+    const seen: IncomingEvent[] = [];
+    const until = async (n: number) => {
+      for (let i = 0; i < 100 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(seen.length).toBeGreaterThanOrEqual(n);
+    };
+    let sub = b.subscribe((events) => seen.push(...events));
+    await sub.ready;
+    await until(1);
+    expect(seen[0]).toMatchObject({ kind: 'joined', groupId: gid });
+    await a.sendText(gid, 'live 1');
+    await a.sendText(gid, 'live 2');
+    await until(3);
+    sub.close();
+    await a.sendText(gid, 'while away');
+    sub = b.subscribe((events) => seen.push(...events));
+    await until(4);
+    sub.close();
+    expect(texts(seen)).toEqual(['joined', 'live 1', 'live 2', 'while away']);
+    expect(await b.sync()).toEqual([]);
   });
 });

@@ -1,13 +1,16 @@
 import { NextResponse, type NextRequest } from 'next/server';
 import { contentSecurityPolicy } from './server/csp';
 
+/** The therapist portal runs OPAQUE (WebAssembly) in the page. */
+const PORTAL_PATH = /^\/[a-z]{2}\/praxis(\/|$)/;
+
 /**
  * Every page gets a fresh CSP nonce: Next reads it from the request's CSP header and puts it
  * on its own scripts, so nothing without the nonce (an injected script, a foreign host) runs.
  */
 export function proxy(request: NextRequest) {
   const nonce = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(18))));
-  const csp = contentSecurityPolicy(nonce, process.env.NODE_ENV === 'development');
+  const csp = contentSecurityPolicy(nonce, process.env.NODE_ENV === 'development', { wasm: PORTAL_PATH.test(request.nextUrl.pathname) });
   const requestHeaders = new Headers(request.headers);
   requestHeaders.set('content-security-policy', csp);
   requestHeaders.set('x-nonce', nonce);

@@ -56,6 +56,12 @@ export function LandingPage({ locale, t }: { locale: Locale; t: Dictionary }) {
             </li>
           ))}
         </ul>
+        {/* A full page load, not client navigation: the portal's CSP allows WebAssembly, this page's does not. */}
+        <p>
+          <a className={styles.cta} href={`/${locale}/praxis`}>
+            {landing.therapists.portalLink}
+          </a>
+        </p>
       </section>
 
       <section id="clinics" className={styles.section} aria-labelledby="clinics-heading">

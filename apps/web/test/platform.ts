@@ -66,7 +66,7 @@ export interface Platform {
   stop: () => Promise<void>;
 }
 
-export async function startPlatform(opts: { therapists?: number; powBits?: number; seed?: string } = {}): Promise<Platform> {
+export async function startPlatform(opts: { therapists?: number; powBits?: number; seed?: string; webEnv?: Record<string, string> } = {}): Promise<Platform> {
   const powBits = opts.powBits ?? 8;
   const data = buildDemoDataset({ therapists: opts.therapists ?? 12, now: Date.now(), seed: opts.seed ?? 'web-e2e' });
   const authorities = `${data.authority.name}=${toHex(data.authority.keys.publicKey)}`;
@@ -77,7 +77,7 @@ export async function startPlatform(opts: { therapists?: number; powBits?: numbe
       const res = await postJson(`${api.url}/api/v1/fapp/announces`, { announce: toBase64Url(announce) });
       if (res.status !== 201) throw new Error(`posting a demo announce failed: ${res.status} ${await res.text()}`);
     }
-    web = await startWeb({ QPC_API_URL: api.url, QPC_FAPP_POW_BITS: String(powBits), QPC_FAPP_AUTHORITIES: authorities });
+    web = await startWeb({ QPC_API_URL: api.url, QPC_FAPP_POW_BITS: String(powBits), QPC_FAPP_AUTHORITIES: authorities, ...opts.webEnv });
   } catch (e) {
     await api.stop();
     throw e;

@@ -162,3 +162,23 @@ describe('account deletion', () => {
     await registerUser(t.app, 'erin');
   });
 });
+
+describe('online guessing', () => {
+  it('login attempts are limited per username, for unknown usernames alike', async () => {
+    const small = await createTestApp({ LOGIN_RATE_PER_MIN: '2' });
+    try {
+      await opaque.ready;
+      const attempt = (username: string) => call(small.app, 'POST', '/api/v1/sessions/start', { username, startLoginRequest: opaque.client.startLogin({ password: 'guess' }).startLoginRequest });
+      await registerUser(small.app, 'frank');
+      for (const username of ['frank', 'nobody-at-all']) {
+        expect((await attempt(username)).statusCode).toBe(200);
+        expect((await attempt(username)).statusCode).toBe(200);
+        const third = await attempt(username);
+        expect(third.statusCode).toBe(429);
+        expect(third.json().code).toBe('auth.rate_limited');
+      }
+    } finally {
+      await small.close();
+    }
+  });
+});

@@ -4,6 +4,7 @@ import * as opaque from '@serenity-kit/opaque';
 import { randomBytes, toBase64Url, utf8, verify } from '@qpc/crypto';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
+import { SlidingWindowLimiter } from '../common/rate-limit.js';
 import { ServerError } from '../common/server-error.js';
 import { ServerConfig } from '../config/config.js';
 import { DevicesService } from '../devices/devices.service.js';
@@ -32,6 +33,8 @@ const malformed = (what: string) => new ServerError('auth.malformed', 400, `${wh
 
 @Injectable()
 export class AccountsService {
+  private readonly loginLimiter: SlidingWindowLimiter;
+
   constructor(
     @Inject(AccountsRepository) private readonly repo: AccountsRepository,
     @Inject(DevicesService) private readonly devices: DevicesService,
@@ -39,7 +42,9 @@ export class AccountsService {
     @Inject(ServerConfig) private readonly config: ServerConfig,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(MessengerEvents) private readonly events: MessengerEvents,
-  ) {}
+  ) {
+    this.loginLimiter = new SlidingWindowLimiter(config.LOGIN_RATE_PER_MIN, 60_000);
+  }
 
   async registrationStart(username: string, registrationRequest: string): Promise<{ registrationResponse: string }> {
     if (await this.repo.byUsername(username)) throw new ServerError('accounts.username_taken', 409, 'This username is taken');
@@ -66,6 +71,7 @@ export class AccountsService {
    * a login row is stored all the same: status, size and shape match a real account's.
    */
   async loginStart(username: string, startLoginRequest: string): Promise<{ loginId: string; loginResponse: string }> {
+    if (!this.loginLimiter.take(username, this.clock.now())) throw new ServerError('auth.rate_limited', 429, 'Too many login attempts for this username; wait a minute');
     const account = await this.repo.byUsername(username);
     let r: { serverLoginState: string; loginResponse: string };
     try {

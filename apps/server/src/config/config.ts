@@ -152,6 +152,12 @@ export class ServerConfig {
   @IsInt()
   @Min(0)
   KEY_PACKAGE_LOW_WATER = 10;
+
+  /** Login attempts per minute per username (known or not, alike): OPAQUE cannot stop online guessing by itself. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(1)
+  LOGIN_RATE_PER_MIN = 20;
 }
 
 export class ConfigError extends Error {

@@ -167,12 +167,32 @@ describe.skipIf(browser.kind !== 'available')(`therapist portal in Chromium${bro
     await expect.poll(() => page.getByTestId('booked-slot').count()).toBe(1);
     expect(await page.getByTestId('booked-slot').innerText()).toContain('0151 2345678');
 
+    // A group slot next to the two from the first browser.
+    await page.locator('#slot-time').fill('18:00');
+    await page.locator('#slot-duration').selectOption('100');
+    await page.locator('#slot-terminart').selectOption({ label: 'Group therapy' });
+    await page.locator('#slot-group').selectOption('6');
+    await page.getByTestId('slot-add').click();
+    await expect.poll(() => page.getByTestId('slot-status').innerText()).toContain('1 appointment(s) added');
+    expect(await page.getByTestId('week').innerText()).toContain('6 places');
+
     await page.getByTestId('publish').click();
-    await expect.poll(() => page.getByTestId('publish-status').innerText()).toMatch(/^Published: \d+ appointments \(version \d+\)\.$/);
+    await expect.poll(() => page.getByTestId('publish-status').innerText()).toMatch(/^Published: 3 appointments \(version \d+\)\.$/);
     const second = Number(/version (\d+)/.exec(await page.getByTestId('publish-status').innerText())![1]);
     expect(second).toBeGreaterThan(firstSequence);
     expect(await page.getByTestId('verification').innerText()).toBe(`verified by ${p.data.authority.name}`);
     await page.screenshot({ path: join(SCREENSHOTS, 'portal-restored-en.png'), fullPage: true });
+
+    // Releasing the booked slot frees it for patients again.
+    await page.getByTestId('booked-release').click();
+    await expect.poll(() => page.getByTestId('inbox-status').innerText()).toBe('The appointment is free again.');
+    await expect.poll(() => page.getByTestId('booked-slot').count()).toBe(0);
+
+    // Keys live in memory only: a reload ends the session and asks for the password again.
+    await page.reload({ waitUntil: 'networkidle' });
+    await page.getByTestId('auth-form').waitFor();
+    await expect.poll(() => page.locator('#portal-username').inputValue()).toBe(USERNAME);
+    expect(await page.evaluate(() => [window.sessionStorage.length, window.localStorage.length])).toEqual([0, 0]);
     await page.close();
   });
 

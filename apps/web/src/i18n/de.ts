@@ -356,6 +356,8 @@ export const de = {
       duration: 'Dauer',
       minutes: '{n} Minuten',
       terminart: 'Terminart',
+      groupSize: 'Plätze in der Gruppe',
+      groupOf: '{n} Plätze',
       repeat: 'Wiederholen',
       once: 'einmalig',
       weekly: 'wöchentlich, {n} Wochen',
@@ -407,6 +409,7 @@ export const de = {
     },
     errors: {
       'key_backup.version_conflict': 'Ihre Daten wurden inzwischen in einem anderen Browser geändert. Bitte melden Sie sich neu an.',
+      'auth.rate_limited': 'Zu viele Anmeldeversuche. Bitte warten Sie eine Minute.',
       'auth.unauthenticated': 'Ihre Sitzung ist abgelaufen. Bitte melden Sie sich neu an.',
       'devices.limit_reached': 'Für dieses Konto sind schon zu viele Geräte angemeldet.',
       'fapp.stale_sequence': 'Eine neuere Veröffentlichung liegt schon vor. Bitte versuchen Sie es noch einmal.',

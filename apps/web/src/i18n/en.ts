@@ -354,6 +354,8 @@ export const en: Dictionary = {
       duration: 'Length',
       minutes: '{n} minutes',
       terminart: 'Type of appointment',
+      groupSize: 'Places in the group',
+      groupOf: '{n} places',
       repeat: 'Repeat',
       once: 'once',
       weekly: 'weekly, {n} weeks',
@@ -405,6 +407,7 @@ export const en: Dictionary = {
     },
     errors: {
       'key_backup.version_conflict': 'Your data was changed in another browser in the meantime. Please sign in again.',
+      'auth.rate_limited': 'Too many sign-in attempts. Please wait a minute.',
       'auth.unauthenticated': 'Your session has expired. Please sign in again.',
       'devices.limit_reached': 'Too many devices are signed in to this account.',
       'fapp.stale_sequence': 'A newer publication already exists. Please try again.',

@@ -50,7 +50,7 @@ export function PublishSection({ t, unlocked, commit }: { t: PortalTexts; unlock
           barrierFree: state.profile.barrierFree,
           ...(state.profile.profileUrl ? { profileUrl: state.profile.profileUrl } : {}),
           ...(state.profile.displayName ? { displayName: state.profile.displayName } : {}),
-          slots: slots.map((x) => ({ id: fromHex(x.id), startMs: x.startMs, durationMinutes: x.durationMinutes, terminart: x.terminart as Terminart })),
+          slots: slots.map((x) => ({ id: fromHex(x.id), startMs: x.startMs, durationMinutes: x.durationMinutes, terminart: x.terminart as Terminart, ...(x.groupSize ? { groupSize: x.groupSize } : {}) })),
           sequence: state.sequence,
         },
         now,

@@ -1,7 +1,7 @@
 'use client';
 
 import { randomBytes, toHex } from '@qpc/crypto';
-import { addDays, wallTimeToUtc } from '@qpc/fapp';
+import { addDays, MAX_GROUP_SIZE, MIN_GROUP_SIZE, wallTimeToUtc } from '@qpc/fapp';
 import { Terminart } from '@qpc/proto';
 import { useMemo, useState, type FormEvent } from 'react';
 import { type Locale } from '../../i18n/locale-path';
@@ -24,19 +24,20 @@ export function SlotsSection({ t, unlocked, commit, locale, slotStates }: { t: P
   const [duration, setDuration] = useState<25 | 50 | 100>(50);
   const [terminart, setTerminart] = useState<number>(Terminart.SPRECHSTUNDE);
   const [weeks, setWeeks] = useState(1);
+  const [groupSize, setGroupSize] = useState(6);
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const days = useMemo(() => weekDays(monday), [monday]);
   const slots = unlocked.state.slots;
-  // Group slots take a group size, which this form does not ask for.
-  const terminarten = enumValues(Terminart).filter((v) => v !== Terminart.GRUPPE);
+  const terminarten = enumValues(Terminart);
+  const group = terminart === Terminart.GRUPPE;
 
   async function onAdd(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const d = parseDate(date);
     const m = /^(\d{2}):(\d{2})$/.exec(time);
     if (!d || !m) return setStatus(s.invalid);
-    const req = { date: d, hour: Number(m[1]), minute: Number(m[2]), durationMinutes: duration, terminart, weeks };
+    const req = { date: d, hour: Number(m[1]), minute: Number(m[2]), durationMinutes: duration, terminart, weeks, ...(group ? { groupSize } : {}) };
     const now = Date.now();
     const check = planSlots(slots, req, now, () => toHex(randomBytes(16)));
     if (check.kind !== 'ok') return setStatus(check.kind === 'overlap' ? s.overlap : s.past);
@@ -103,6 +104,7 @@ export function SlotsSection({ t, unlocked, commit, locale, slotStates }: { t: P
                         <strong>{berlinClock(x.startMs)}</strong> · {fill(s.minutes, { n: x.durationMinutes })}
                         <br />
                         {terminartLabel(t.labels, x.terminart)}
+                        {x.groupSize ? ` · ${fill(s.groupOf, { n: x.groupSize })}` : ''}
                         <br />
                         <span className={styles.badge} data-testid="slot-state">
                           {state === 'booked' ? s.booked : state === 'held' ? s.held : s.free}
@@ -158,6 +160,18 @@ export function SlotsSection({ t, unlocked, commit, locale, slotStates }: { t: P
               ))}
             </select>
           </div>
+          {group && (
+            <div className={styles.field}>
+              <label htmlFor="slot-group">{s.groupSize}</label>
+              <select id="slot-group" value={groupSize} onChange={(e) => setGroupSize(Number(e.target.value))}>
+                {Array.from({ length: MAX_GROUP_SIZE - MIN_GROUP_SIZE + 1 }, (_, i) => MIN_GROUP_SIZE + i).map((n) => (
+                  <option key={n} value={n}>
+                    {n}
+                  </option>
+                ))}
+              </select>
+            </div>
+          )}
           <div className={styles.field}>
             <label htmlFor="slot-repeat">{s.repeat}</label>
             <select id="slot-repeat" value={weeks} onChange={(e) => setWeeks(Number(e.target.value))}>

@@ -31,6 +31,13 @@ describe('slot planning in Europe/Berlin', () => {
     expect(publishable(first.slots, Date.UTC(2026, 10, 1))).toEqual([]);
   });
 
+  it('carries the group size of a group slot, and none otherwise', () => {
+    const r = planSlots([], { date: { year: 2026, month: 10, day: 21 }, hour: 18, minute: 0, durationMinutes: 100, terminart: 5, groupSize: 6, weeks: 1 }, before, id);
+    expect(r.kind === 'ok' && r.slots[0]!.groupSize).toBe(6);
+    const single = planSlots([], { date: { year: 2026, month: 10, day: 21 }, hour: 18, minute: 0, durationMinutes: 50, terminart: 1, weeks: 1 }, before, id);
+    expect(single.kind === 'ok' && 'groupSize' in single.slots[0]!).toBe(false);
+  });
+
   it('weeks start on Monday in Berlin, also late on Sunday evening UTC', () => {
     // Sunday 2026-10-25 23:30 UTC is Monday 00:30 in Berlin.
     expect(mondayOf(Date.UTC(2026, 9, 25, 23, 30))).toEqual({ year: 2026, month: 10, day: 26 });

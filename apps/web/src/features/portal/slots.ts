@@ -7,6 +7,8 @@ export interface PlannedSlot {
   startMs: number;
   durationMinutes: 25 | 50 | 100;
   terminart: number;
+  /** Participants of a group slot (Terminart GRUPPE); absent otherwise. */
+  groupSize?: number;
 }
 
 export interface DayDate {
@@ -21,6 +23,7 @@ export interface SlotRequest {
   minute: number;
   durationMinutes: 25 | 50 | 100;
   terminart: number;
+  groupSize?: number;
   /** 1 = a single slot; n = the same wall-clock time on n consecutive weeks. */
   weeks: number;
 }
@@ -66,7 +69,7 @@ export function planSlots(existing: readonly PlannedSlot[], req: SlotRequest, no
   for (let w = 0; w < Math.max(1, req.weeks); w++) {
     const d = addDays(req.date, 7 * w);
     const startMs = wallTimeToUtc({ ...d, hour: req.hour, minute: req.minute });
-    const slot: PlannedSlot = { id: newId(), startMs, durationMinutes: req.durationMinutes, terminart: req.terminart };
+    const slot: PlannedSlot = { id: newId(), startMs, durationMinutes: req.durationMinutes, terminart: req.terminart, ...(req.groupSize ? { groupSize: req.groupSize } : {}) };
     if (startMs <= nowMs) return { kind: 'past' };
     if ([...existing, ...added].some((s) => overlaps(s, slot))) return { kind: 'overlap' };
     added.push(slot);

@@ -113,7 +113,7 @@ await waitFor(`${apiUrl}/readyz`, 'server');
 
 step('loading demo data', process.execPath, ['seed/dist/load.js', '--api', apiUrl, '--data-dir', dataDir]);
 
-start('web', process.execPath, [join(root, 'node_modules/next/dist/bin/next'), 'start', '-H', host, '-p', String(webPort)], { QPC_API_URL: apiUrl, QPC_FAPP_AUTHORITIES: authorities, QPC_FAPP_POW_BITS: powBits, NEXT_TELEMETRY_DISABLED: '1' }, join(root, 'apps/web'));
+start('web', process.execPath, [join(root, 'node_modules/next/dist/bin/next'), 'start', '-H', host, '-p', String(webPort)], { QPC_API_URL: apiUrl, QPC_FAPP_AUTHORITIES: authorities, QPC_FAPP_POW_BITS: powBits, QPC_DEMO: process.env.QPC_DEMO ?? '1', NEXT_TELEMETRY_DISABLED: '1' }, join(root, 'apps/web'));
 await waitFor(`${webUrl}/healthz`, 'web');
 
 console.log(`

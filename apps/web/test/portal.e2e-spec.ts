@@ -146,6 +146,13 @@ describe.skipIf(browser.kind !== 'available')(`therapist portal in Chromium${bro
     await expect.poll(() => status.getAttribute('data-status')).toBe('confirmed');
     await expect.poll(() => patient.getByTestId('reply-message').innerText()).toBe('Gerne, bis Montag!');
     await patient.close();
+
+    // Signing out ends the session on the server and leaves nothing in the tab.
+    const token = await therapist.evaluate(() => (JSON.parse(window.sessionStorage.getItem('qpc.portal.session.v1')!) as { token: string }).token);
+    await therapist.getByTestId('sign-out').click();
+    await therapist.getByTestId('auth-form').waitFor();
+    await expect.poll(async () => (await fetch(`${p.api.url}/api/v1/accounts/me`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+    expect(await therapist.evaluate(() => window.sessionStorage.length)).toBe(0);
   });
 
   it('refuses a wrong password without saying which part was wrong', async () => {

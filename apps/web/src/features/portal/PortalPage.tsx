@@ -1,5 +1,6 @@
 'use client';
 
+import { zeroize } from '@qpc/crypto';
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { type Locale } from '../../i18n/locale-path';
 import { ApiProblem } from '../fapp/api';
@@ -78,6 +79,8 @@ export function PortalPage({ locale, t, demo }: { locale: Locale; t: PortalTexts
 
   async function onAuth(e: FormEvent<HTMLFormElement>) {
     e.preventDefault();
+    // A JS string cannot be wiped, only dropped: it is read from the field here, used by OPAQUE
+    // in this page, and the field is cleared once signed in.
     const password = passwordRef.current?.value ?? '';
     const name = username.trim();
     if (!USERNAME.test(name)) return setAuthError(p.auth.usernameInvalid);
@@ -118,7 +121,10 @@ export function PortalPage({ locale, t, demo }: { locale: Locale; t: PortalTexts
     setSlotStates(new Map());
     setNotice(null);
     sessionStorage.removeItem(SESSION_KEY);
-    if (u) await signOut(u.session.token).catch(() => undefined);
+    if (!u) return;
+    await signOut(u.session.token).catch(() => undefined);
+    // Best effort: the key bytes are overwritten, though copies the engine made cannot be reached.
+    for (const k of [u.secrets.backupSecretKey, u.secrets.deviceSigning.secretKey, u.keys.signing.secretKey, u.keys.kem.secretKey]) zeroize(k);
   }
 
   if (!unlocked) {

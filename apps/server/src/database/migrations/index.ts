@@ -1,11 +1,11 @@
 import { Init1764086400000 } from './1764086400000-Init.js';
 import { Fapp1764090000000 } from './1764090000000-Fapp.js';
-import { FappRevocation1764200000000 } from './1764200000000-FappRevocation.js';
 import { Accounts1764100000000 } from './1764100000000-Accounts.js';
 import { KeyPackages1764100100000 } from './1764100100000-KeyPackages.js';
 import { Delivery1764100200000 } from './1764100200000-Delivery.js';
+import { FappRevocation1764200000000 } from './1764200000000-FappRevocation.js';
 import { Transparency1764300000000 } from './1764300000000-Transparency.js';
-import { KeyBackup1764300000000 } from './1764300000000-KeyBackup.js';
+import { KeyBackup1764400000000 } from './1764400000000-KeyBackup.js';
 
 /** Every migration, in order. New migrations are appended here. */
-export const migrations = [Init1764086400000, Fapp1764090000000, Accounts1764100000000, KeyPackages1764100100000, Delivery1764100200000, FappRevocation1764200000000, Transparency1764300000000, KeyBackup1764300000000];
+export const migrations = [Init1764086400000, Fapp1764090000000, Accounts1764100000000, KeyPackages1764100100000, Delivery1764100200000, FappRevocation1764200000000, Transparency1764300000000, KeyBackup1764400000000];

@@ -5,8 +5,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * client under a key derived from its OPAQUE export key); `version` is the client's
  * optimistic-concurrency counter. Goes with the account by cascade.
  */
-export class KeyBackup1764300000000 implements MigrationInterface {
-  name = 'KeyBackup1764300000000';
+export class KeyBackup1764400000000 implements MigrationInterface {
+  name = 'KeyBackup1764400000000';
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(`CREATE TABLE "key_backup" (

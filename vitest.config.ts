@@ -40,6 +40,9 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['{libs,apps,seed}/**/*.e2e-spec.ts'],
+          // Polls wait for events in a browser or across processes; on a loaded CI machine
+          // they take longer than vitest's 1 s default, never longer than this.
+          expect: { poll: { timeout: 20_000, interval: 100 } },
           exclude: ignored,
           pool: 'forks',
           fileParallelism: false,

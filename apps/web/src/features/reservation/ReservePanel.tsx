@@ -125,6 +125,8 @@ export function ReservePanel({
       }
     };
     worker.onerror = () => {
+      // A worker cancelled while its script was still loading reports an error: not ours to show.
+      if (workerRef.current !== worker) return;
       stopWorker();
       setState({ kind: 'error', code: 'generic', message: t.errors.generic });
     };

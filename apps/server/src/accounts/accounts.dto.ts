@@ -1,9 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsOptional, IsString, IsUUID, Matches, MaxLength, ValidateNested } from 'class-validator';
+import { IsBase64Url } from '../common/dto.js';
 
-const B64URL = /^[A-Za-z0-9_-]+$/;
-const B64URL_MSG = { message: '$property must be base64url (RFC 4648 §5, no padding)' };
 export const USERNAME = /^[a-z0-9][a-z0-9_.-]{2,31}$/;
 const USERNAME_MSG = { message: 'username must be 3–32 characters: lowercase letters, digits, _ . -' };
 
@@ -22,9 +21,7 @@ export class RegistrationStartDto {
   @ApiProperty() @Matches(USERNAME, USERNAME_MSG) username: string;
 
   @ApiProperty({ description: 'opaque.client.startRegistration().registrationRequest' })
-  @IsString()
-  @MaxLength(200)
-  @Matches(B64URL, B64URL_MSG)
+  @IsBase64Url(200)
   registrationRequest: string;
 }
 
@@ -32,9 +29,7 @@ export class RegistrationFinishDto {
   @ApiProperty() @Matches(USERNAME, USERNAME_MSG) username: string;
 
   @ApiProperty({ description: 'opaque.client.finishRegistration().registrationRecord' })
-  @IsString()
-  @MaxLength(1000)
-  @Matches(B64URL, B64URL_MSG)
+  @IsBase64Url(1000)
   registrationRecord: string;
 
   @ApiProperty({ type: NewDeviceDto, description: 'The first device; the response carries its session' })
@@ -47,9 +42,7 @@ export class LoginStartDto {
   @ApiProperty() @Matches(USERNAME, USERNAME_MSG) username: string;
 
   @ApiProperty({ description: 'opaque.client.startLogin().startLoginRequest' })
-  @IsString()
-  @MaxLength(200)
-  @Matches(B64URL, B64URL_MSG)
+  @IsBase64Url(200)
   startLoginRequest: string;
 }
 
@@ -57,9 +50,7 @@ export class LoginFinishDto {
   @ApiProperty() @IsUUID() loginId: string;
 
   @ApiProperty({ description: 'opaque.client.finishLogin().finishLoginRequest' })
-  @IsString()
-  @MaxLength(400)
-  @Matches(B64URL, B64URL_MSG)
+  @IsBase64Url(400)
   finishLoginRequest: string;
 
   @ApiPropertyOptional({ type: NewDeviceDto, description: 'Register a new device and bind the session to it' })

@@ -1,9 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsBase64Url } from '../common/dto.js';
 
-const B64URL = /^[A-Za-z0-9_-]+$/;
-const B64URL_MSG = { message: '$property must be base64url (RFC 4648 §5, no padding)' };
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /** "1,2,3" or repeated parameters -> [1,2,3]; anything else is left for the validator to reject. */
@@ -16,9 +15,7 @@ const bool = ({ value }: { value: unknown }) => (value === 'true' || value === '
 
 export class PostAnnounceDto {
   @ApiProperty({ description: 'FappSigned bytes of a SlotAnnounce, base64url, exactly as signed.' })
-  @IsString()
-  @MaxLength(48_000)
-  @Matches(B64URL, B64URL_MSG)
+  @IsBase64Url(48_000)
   announce: string;
 }
 
@@ -127,25 +124,19 @@ export class RegionQueryDto {
 
 export class PostReservationDto {
   @ApiProperty({ description: 'SlotReserve bytes, base64url' })
-  @IsString()
-  @MaxLength(16_000)
-  @Matches(B64URL, B64URL_MSG)
+  @IsBase64Url(16_000)
   reservation: string;
 }
 
 export class PostCancelDto {
   @ApiProperty({ description: 'SlotRelease bytes carrying the mailbox capability, base64url' })
-  @IsString()
-  @MaxLength(2_000)
-  @Matches(B64URL, B64URL_MSG)
+  @IsBase64Url(2_000)
   cancel: string;
 }
 
 export class TherapistReservationsDto {
   @ApiProperty({ description: 'Therapist Ed25519 public key, base64url' })
-  @IsString()
-  @MaxLength(100)
-  @Matches(B64URL, B64URL_MSG)
+  @IsBase64Url(100)
   therapistKey: string;
 
   @ApiProperty({ description: 'Challenge from POST /fapp/therapist/challenge (hex)' })
@@ -153,32 +144,24 @@ export class TherapistReservationsDto {
   challenge: string;
 
   @ApiProperty({ description: 'Ed25519 signature over the challenge signing input, base64url' })
-  @IsString()
-  @MaxLength(200)
-  @Matches(B64URL, B64URL_MSG)
+  @IsBase64Url(200)
   signature: string;
 }
 
 export class PostAnswerDto {
   @ApiProperty({ description: 'FappSigned bytes of a SlotConfirm (confirm or decline), base64url' })
-  @IsString()
-  @MaxLength(16_000)
-  @Matches(B64URL, B64URL_MSG)
+  @IsBase64Url(16_000)
   answer: string;
 }
 
 export class PostReleaseDto {
   @ApiProperty({ description: 'FappSigned bytes of a therapist SlotRelease, base64url' })
-  @IsString()
-  @MaxLength(2_000)
-  @Matches(B64URL, B64URL_MSG)
+  @IsBase64Url(2_000)
   release: string;
 }
 
 export class PostRevocationListDto {
   @ApiProperty({ description: 'FappSigned bytes of a RevocationList signed by a trusted authority, base64url' })
-  @IsString()
-  @MaxLength(2_900_000)
-  @Matches(B64URL, B64URL_MSG)
+  @IsBase64Url(2_900_000)
   list: string;
 }

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, IsUUID, Matches } from 'class-validator';
+import { BASE64URL as B64URL } from '../common/dto.js';
 
-const B64URL = /^[A-Za-z0-9_-]+$/;
 
 export class CreateGroupDto {
   @ApiProperty({ description: 'The MLS group id (8–64 bytes), base64url' })

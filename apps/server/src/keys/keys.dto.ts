@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { USERNAME } from '../accounts/accounts.dto.js';
+import { BASE64URL as B64URL } from '../common/dto.js';
 
-const B64URL = /^[A-Za-z0-9_-]+$/;
 
 export class UploadKeyPackagesDto {
   @ApiProperty({ type: [String], description: 'MLSMessage(mls_key_package) each, base64url; signed with the device key' })

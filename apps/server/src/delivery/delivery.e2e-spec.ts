@@ -29,6 +29,8 @@ let t: TestApp;
 let alice: TestUser;
 let bob: TestUser;
 let carol: TestUser;
+/** Joins only if the commit adding them wins the epoch race; carol stays outside every group. */
+let dave: TestUser;
 let aliceGroup: MlsGroup;
 let bobGroup: MlsGroup;
 let gid: string;
@@ -44,7 +46,7 @@ const sendApp = async (u: TestUser, g: MlsGroup, text: string, clientMessageId =
 
 beforeAll(async () => {
   t = await createTestApp();
-  [alice, bob, carol] = await Promise.all([registerUser(t.app, 'alice'), registerUser(t.app, 'bob'), registerUser(t.app, 'carol')]);
+  [alice, bob, carol, dave] = await Promise.all([registerUser(t.app, 'alice'), registerUser(t.app, 'bob'), registerUser(t.app, 'carol'), registerUser(t.app, 'dave')]);
   bobKp = await kp(bob);
   await call(t.app, 'POST', '/api/v1/keys/packages', { keyPackages: [toBase64Url(bobKp.encoded)] }, bob.token);
   aliceGroup = await createMlsGroup(await kp(alice));
@@ -151,12 +153,12 @@ describe('groups and delivery', () => {
     const epoch = (await call(t.app, 'GET', `/api/v1/groups/${gid}`, undefined, alice.token)).json().epoch;
     const a = await updateKeys(aliceGroup);
     const b = await updateKeys(bobGroup);
-    const carolKps = [await kp(carol)];
-    const bWithAdd = await addMembers(bobGroup, carolKps.map((k) => k.encoded));
+    const daveKps = [await kp(dave)];
+    const bWithAdd = await addMembers(bobGroup, daveKps.map((k) => k.encoded));
     const bodies = [
       { token: alice.token, body: { clientMessageId: randomUUID(), commit: toBase64Url(a.commit) } },
       { token: bob.token, body: { clientMessageId: randomUUID(), commit: toBase64Url(b.commit) } },
-      { token: bob.token, body: { clientMessageId: randomUUID(), commit: toBase64Url(bWithAdd.commit), welcome: toBase64Url(bWithAdd.welcome!), addDevices: [carol.deviceId] } },
+      { token: bob.token, body: { clientMessageId: randomUUID(), commit: toBase64Url(bWithAdd.commit), welcome: toBase64Url(bWithAdd.welcome!), addDevices: [dave.deviceId] } },
       ...Array.from({ length: 7 }, () => ({ token: alice.token, body: { clientMessageId: randomUUID(), commit: toBase64Url(a.commit) } })),
     ];
     const results = await Promise.all(bodies.map((b) => call(t.app, 'POST', `/api/v1/groups/${gid}/commits`, b.body, b.token)));
@@ -169,7 +171,10 @@ describe('groups and delivery', () => {
       expect(r.json()).toMatchObject({ code: 'delivery.stale_epoch', currentEpoch: epoch + 1 });
     }
     const winner = results.indexOf(ok[0]!);
-    if (winner !== 2) expect((await fetchQueue(carol)).messages).toEqual([]);
+    const daveQueue = (await fetchQueue(dave)).messages;
+    // A losing commit's Welcome is never released; the winning one's is.
+    if (winner !== 2) expect(daveQueue).toEqual([]);
+    else expect(daveQueue.some((m: { payload: string }) => m.payload === bodies[2]!.body.welcome)).toBe(true);
     // The winner's retry returns its first result instead of a 409.
     const retry = await call(t.app, 'POST', `/api/v1/groups/${gid}/commits`, bodies[winner]!.body, bodies[winner]!.token);
     expect(retry.statusCode).toBe(201);

@@ -284,7 +284,8 @@ describe('WebSocket push', () => {
     expect(c1.frames[0]).toMatchObject({ type: 'ready' });
     const { group, res } = await sendApp(alice, aliceGroup, 'pushed');
     aliceGroup = group;
-    const pushedSeq = res.json().deliveries[0].seq;
+    // The group may hold dave too (if his add won the epoch race): take bob's own delivery.
+    const pushedSeq = res.json().deliveries.find((d: { deviceId: string }) => d.deviceId === bob.deviceId).seq;
     await until(() => seqsOf(c1.frames).includes(pushedSeq));
     expect(seqsOf(c1.frames)).toEqual([...backlog, pushedSeq]);
     c1.ws.send(JSON.stringify({ type: 'ack', upTo: pushedSeq - 1 }));

@@ -57,8 +57,10 @@ function privateKey(prefix: Uint8Array, raw: Uint8Array): KeyObject {
 
 function publicKey(prefix: Uint8Array, raw: Uint8Array): KeyObject {
   check(raw, 32, 'public key');
-  const d = der(prefix, raw);
-  return createPublicKey({ key: Buffer.from(d.buffer, d.byteOffset, d.byteLength), format: 'der', type: 'spki' });
+  // The same 32 bytes as a JWK: OpenSSL takes them as a raw key, about 10x faster than
+  // decoding the equivalent SPKI DER (which matters when every announce has a new signer).
+  const x = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64url');
+  return createPublicKey({ key: { kty: 'OKP', crv: prefix === ED25519_SPKI ? 'Ed25519' : 'X25519', x }, format: 'jwk' });
 }
 
 // Importing a key into OpenSSL costs more than the signature itself (the import derives the

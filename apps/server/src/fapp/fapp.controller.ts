@@ -1,10 +1,12 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
-import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiPayloadTooLargeResponse, ApiTags } from '@nestjs/swagger';
 import type { SlotFilter } from '@qpc/fapp';
 import { b64urlField } from '../common/bytes.js';
 import { ServerError } from '../common/server-error.js';
 import {
   AnnounceAcceptedDto,
+  AnnounceBatchResultDto,
+  PostAnnounceBatchDto,
   PostAnnounceDto,
   PostAnswerDto,
   PostCancelDto,
@@ -49,6 +51,15 @@ export class FappController {
   @ApiConflictResponse({ description: 'fapp.stale_sequence' })
   announce(@Body() body: PostAnnounceDto): Promise<AnnounceAcceptedDto> {
     return this.fapp.ingest(b64urlField(body.announce, 'announce'));
+  }
+
+  @Post('announces/batch')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Publish many signed SlotAnnounces in one request and one transaction; a result per item (stored, duplicate, rejected with its code)' })
+  @ApiOkResponse({ type: AnnounceBatchResultDto })
+  @ApiPayloadTooLargeResponse({ description: 'fapp.batch_too_many, fapp.batch_too_large' })
+  announceBatch(@Body() body: PostAnnounceBatchDto): Promise<AnnounceBatchResultDto> {
+    return this.fapp.ingestBatch(body.announces);
   }
 
   @Get('slots')

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { IsBase64Url } from '../common/dto.js';
+import { ArrayMinSize, IsArray, IsBoolean, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { BASE64URL, IsBase64Url } from '../common/dto.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -26,6 +26,48 @@ export class AnnounceAcceptedDto {
   @ApiProperty({ nullable: true, type: String }) authority: string | null;
   @ApiProperty() slots: number;
   @ApiProperty() expiresAt: string;
+}
+
+/** Bounds of one POST /fapp/announces/batch (also in docs/specs/fapp-protocol.md §13). */
+export const ANNOUNCE_BATCH_MAX_COUNT = 200;
+export const ANNOUNCE_BATCH_MAX_BYTES = 512 * 1024;
+
+export class PostAnnounceBatchDto {
+  @ApiProperty({
+    type: [String],
+    minItems: 1,
+    maxItems: ANNOUNCE_BATCH_MAX_COUNT,
+    description: `FappSigned SlotAnnounce bytes, base64url each, exactly as signed. At most ${ANNOUNCE_BATCH_MAX_COUNT} items and ${ANNOUNCE_BATCH_MAX_BYTES} decoded bytes in all (413 fapp.batch_too_many / fapp.batch_too_large).`,
+  })
+  @IsArray()
+  @ArrayMinSize(1)
+  @IsString({ each: true })
+  @MaxLength(48_000, { each: true })
+  @Matches(BASE64URL, { each: true, message: 'each item of $property must be base64url (RFC 4648 §5, no padding)' })
+  announces: string[];
+}
+
+export class AnnounceBatchItemDto {
+  @ApiProperty({ description: 'Position of the item in the request' }) index: number;
+  @ApiProperty({ enum: ['stored', 'duplicate', 'rejected'], description: 'stored: now the current announce; duplicate: exactly this announce is already current (nothing changed); rejected: see code' })
+  status: 'stored' | 'duplicate' | 'rejected';
+  @ApiPropertyOptional() therapistId?: string;
+  @ApiPropertyOptional() sequence?: number;
+  @ApiPropertyOptional() verified?: boolean;
+  @ApiPropertyOptional({ nullable: true, type: String }) authority?: string | null;
+  @ApiPropertyOptional() slots?: number;
+  @ApiPropertyOptional() expiresAt?: string;
+  @ApiPropertyOptional({ description: 'rejected only: the code the single POST /fapp/announces would answer with, e.g. fapp.bad_signature, fapp.stale_sequence' })
+  code?: string;
+  @ApiPropertyOptional({ description: 'rejected only: the HTTP status the single POST would answer with' }) httpStatus?: number;
+  @ApiPropertyOptional({ description: 'rejected only' }) detail?: string;
+}
+
+export class AnnounceBatchResultDto {
+  @ApiProperty({ type: [AnnounceBatchItemDto], description: 'One result per item, in request order' }) results: AnnounceBatchItemDto[];
+  @ApiProperty() stored: number;
+  @ApiProperty() duplicates: number;
+  @ApiProperty() rejected: number;
 }
 
 export class SearchQueryDto {

@@ -41,6 +41,14 @@ function returned<T>(result: unknown): T[] {
   return result as T[];
 }
 
+/** One announce as `upsertAnnounces` writes it. */
+export interface AnnounceWrite {
+  a: Announce;
+  verified: boolean;
+  attestation: { authority: string; authorityKey: string; attestationId: string } | null;
+  envelope: Uint8Array;
+}
+
 const MAILBOX_RETENTION_MS = 30 * 24 * 3600_000;
 
 /** A parameterized SQL statement as the repository sends it. */
@@ -151,6 +159,93 @@ export class FappRepository {
       ],
     );
     return rows.length === 1;
+  }
+
+  /**
+   * The batch form of `upsertAnnounce`: every announce and all their slots in one statement
+   * (one round trip, one transaction), with the same rules per therapist. The therapists must
+   * be distinct; they are written in therapist-id order so two batches sharing therapists
+   * lock the rows in the same order and cannot deadlock. Returns the therapist ids stored;
+   * the others had a stored sequence at least as high.
+   */
+  async upsertAnnounces(items: readonly AnnounceWrite[]): Promise<Set<string>> {
+    if (items.length === 0) return new Set();
+    const sorted = [...items].sort((x, y) => (x.a.therapistId < y.a.therapistId ? -1 : x.a.therapistId > y.a.therapistId ? 1 : 0));
+    const pgArray = (xs: readonly (number | string)[]) => `{${xs.join(',')}}`;
+    const slots = sorted.flatMap((i) => i.a.slots.map((s) => ({ t: i.a.therapistId, s })));
+    const rows: { therapist_id: string }[] = await this.ds.query(
+      `WITH n AS (
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                              $10::text[], $11::boolean[], $12::timestamptz[], $13::timestamptz[], $14::bytea[], $15::text[], $16::text[])
+           WITH ORDINALITY AS n(therapist_id, sequence, plz, verified, authority, f, ag, m, k, l, barrier_free, issued_at, expires_at, envelope,
+                                authority_key, attestation_id, ord)
+       ), a AS (
+         INSERT INTO fapp_announce (therapist_id, sequence, plz, verified, authority, fachrichtungen, altersgruppen, modalitaeten, kostentraeger,
+                                    languages, barrier_free, issued_at, expires_at, envelope, authority_key, attestation_id, received_at)
+         SELECT therapist_id, sequence, plz, verified, authority, f::smallint[], ag::smallint[], m::smallint[], k::smallint[], l::text[],
+                barrier_free, issued_at, expires_at, envelope, authority_key, attestation_id, now()
+         FROM n ORDER BY ord
+         ON CONFLICT (therapist_id) DO UPDATE SET
+           sequence = EXCLUDED.sequence, plz = EXCLUDED.plz, verified = EXCLUDED.verified, authority = EXCLUDED.authority,
+           fachrichtungen = EXCLUDED.fachrichtungen, altersgruppen = EXCLUDED.altersgruppen, modalitaeten = EXCLUDED.modalitaeten,
+           kostentraeger = EXCLUDED.kostentraeger, languages = EXCLUDED.languages, barrier_free = EXCLUDED.barrier_free,
+           issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at, envelope = EXCLUDED.envelope,
+           authority_key = EXCLUDED.authority_key, attestation_id = EXCLUDED.attestation_id, received_at = now()
+         WHERE fapp_announce.sequence < EXCLUDED.sequence
+         RETURNING therapist_id
+       ), ns AS (
+         SELECT * FROM unnest($17::text[], $18::text[], $19::timestamptz[], $20::smallint[], $21::smallint[], $22::smallint[])
+           WITH ORDINALITY AS ns(therapist_id, slot_id, start_at, dur, art, grp, ord)
+       ), gone AS (
+         DELETE FROM fapp_slot s USING a WHERE s.therapist_id = a.therapist_id
+           AND NOT EXISTS (SELECT 1 FROM ns WHERE ns.therapist_id = s.therapist_id AND ns.slot_id = s.slot_id)
+       ), slots AS (
+         INSERT INTO fapp_slot (therapist_id, slot_id, start_at, duration_min, terminart, group_size)
+         SELECT ns.therapist_id, ns.slot_id, ns.start_at, ns.dur, ns.art, ns.grp FROM ns JOIN a ON a.therapist_id = ns.therapist_id ORDER BY ns.ord
+         ON CONFLICT (therapist_id, slot_id) DO UPDATE SET
+           start_at = EXCLUDED.start_at, duration_min = EXCLUDED.duration_min, terminart = EXCLUDED.terminart, group_size = EXCLUDED.group_size
+       ), done_holds AS (
+         DELETE FROM fapp_hold h USING a WHERE h.therapist_id = a.therapist_id AND h.state = 'booked'
+           AND NOT EXISTS (SELECT 1 FROM ns WHERE ns.therapist_id = h.therapist_id AND ns.slot_id = h.slot_id)
+       )
+       SELECT therapist_id FROM a`,
+      [
+        sorted.map((i) => i.a.therapistId),
+        sorted.map((i) => i.a.sequence),
+        sorted.map((i) => i.a.plz),
+        sorted.map((i) => i.verified),
+        sorted.map((i) => i.attestation?.authority ?? null),
+        sorted.map((i) => pgArray(i.a.fachrichtungen)),
+        sorted.map((i) => pgArray(i.a.altersgruppen)),
+        sorted.map((i) => pgArray(i.a.modalitaeten)),
+        sorted.map((i) => pgArray(i.a.kostentraeger)),
+        // Validated ISO 639 codes (lower-case letters), safe inside an array literal.
+        sorted.map((i) => pgArray(i.a.languages)),
+        sorted.map((i) => i.a.barrierFree),
+        sorted.map((i) => new Date(i.a.issuedAtMs)),
+        sorted.map((i) => new Date(i.a.expiresAtMs)),
+        sorted.map((i) => Buffer.from(i.envelope.buffer, i.envelope.byteOffset, i.envelope.byteLength)),
+        sorted.map((i) => i.attestation?.authorityKey ?? null),
+        sorted.map((i) => i.attestation?.attestationId ?? null),
+        slots.map((x) => x.t),
+        slots.map((x) => x.s.idHex),
+        slots.map((x) => new Date(x.s.startMs)),
+        slots.map((x) => x.s.durationMinutes),
+        slots.map((x) => x.s.terminart),
+        slots.map((x) => x.s.groupSize),
+      ],
+    );
+    return new Set(rows.map((r) => r.therapist_id));
+  }
+
+  /** Stored sequence and envelope of these therapists (to tell a duplicate from a stale announce). */
+  async storedAnnounces(therapistIds: string[]): Promise<Map<string, { sequence: number; envelope: Buffer }>> {
+    if (therapistIds.length === 0) return new Map();
+    const rows: { therapist_id: string; sequence: string; envelope: Buffer }[] = await this.ds.query(
+      `SELECT therapist_id, sequence, envelope FROM fapp_announce WHERE therapist_id = ANY($1::text[])`,
+      [therapistIds],
+    );
+    return new Map(rows.map((r) => [r.therapist_id, { sequence: Number(r.sequence), envelope: r.envelope }]));
   }
 
   async storedSequence(therapistId: string): Promise<number | null> {

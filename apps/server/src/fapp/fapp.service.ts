@@ -8,6 +8,7 @@ import {
   FappError,
   type SlotFilter,
   type TrustStore,
+  type VerifiedAnnounce,
   validateAnnounceBody,
   validateFilter,
   verifyAnnounce,
@@ -16,9 +17,11 @@ import {
 } from '@qpc/fapp';
 import { FappKind } from '@qpc/proto';
 import { Clock } from '../common/clock.js';
+import { toProblem } from '../common/problem.filter.js';
 import { ServerError } from '../common/server-error.js';
 import { ServerConfig } from '../config/config.js';
-import { FappRepository, type SearchRow } from './fapp.repository.js';
+import { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT, type AnnounceBatchItemDto, type AnnounceBatchResultDto } from './fapp.dto.js';
+import { type AnnounceWrite, FappRepository, type SearchRow } from './fapp.repository.js';
 import { RevocationRepository } from './revocation.repository.js';
 
 export interface IngestOutcome {
@@ -137,22 +140,79 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
     return { lists: (await this.revocations.lists()).map((l) => l.list.toString('base64url')) };
   }
 
+  private verify(bytes: Uint8Array, nowMs: number): VerifiedAnnounce {
+    return verifyAnnounce(bytes, { nowMs, trust: this.trust, requireVerified: this.config.FAPP_REQUIRE_VERIFIED, attestationCache: this.attestationCache });
+  }
+
   async ingest(bytes: Uint8Array): Promise<IngestOutcome> {
-    const nowMs = this.clock.now();
-    const v = verifyAnnounce(bytes, { nowMs, trust: this.trust, requireVerified: this.config.FAPP_REQUIRE_VERIFIED, attestationCache: this.attestationCache });
-    const a = v.announce;
-    const attestation =
-      v.status.kind === 'verified'
-        ? { authority: v.status.authority.name, authorityKey: toHex(v.status.attestation.authorityKey), attestationId: toHex(v.status.attestation.attestationId) }
-        : null;
-    const authority = attestation?.authority ?? null;
-    const stored = await this.repo.upsertAnnounce(a, v.verified, attestation, v.bytes);
+    const v = this.verify(bytes, this.clock.now());
+    const w = toWrite(v);
+    const stored = await this.repo.upsertAnnounce(w.a, w.verified, w.attestation, w.envelope);
     if (!stored) {
-      const current = await this.repo.storedSequence(a.therapistId);
-      throw new FappError('STALE_SEQUENCE', `sequence ${a.sequence} is not higher than the stored ${current ?? 'one'}`);
+      const current = await this.repo.storedSequence(w.a.therapistId);
+      throw new FappError('STALE_SEQUENCE', `sequence ${w.a.sequence} is not higher than the stored ${current ?? 'one'}`);
     }
-    this.announceCache.set(a.therapistId, { sequence: a.sequence, announce: a });
-    return { therapistId: a.therapistId, sequence: a.sequence, verified: v.verified, authority, slots: a.slots.length, expiresAt: new Date(a.expiresAtMs).toISOString() };
+    this.announceCache.set(w.a.therapistId, { sequence: w.a.sequence, announce: w.a });
+    return outcome(w);
+  }
+
+  /**
+   * Many announces in one request: each is verified and validated exactly like `ingest`, and
+   * all that pass are written in one statement. Per therapist the highest sequence in the
+   * batch is the candidate (the first one if several share it); it supersedes the stored
+   * announce only if its sequence is higher. Exact copies of an announce that is (or becomes)
+   * current are `duplicate`, not errors, so a batch can be resent safely. Every other item
+   * is `rejected` with the code the single endpoint would answer with.
+   */
+  async ingestBatch(encoded: readonly string[]): Promise<AnnounceBatchResultDto> {
+    if (encoded.length > ANNOUNCE_BATCH_MAX_COUNT) {
+      throw new ServerError('fapp.batch_too_many', 413, `a batch holds at most ${ANNOUNCE_BATCH_MAX_COUNT} announces`, { limit: ANNOUNCE_BATCH_MAX_COUNT });
+    }
+    // base64url without padding: 4 characters carry 3 bytes.
+    const total = encoded.reduce((n, e) => n + Math.floor((e.length * 3) / 4), 0);
+    if (total > ANNOUNCE_BATCH_MAX_BYTES) {
+      throw new ServerError('fapp.batch_too_large', 413, `a batch holds at most ${ANNOUNCE_BATCH_MAX_BYTES} bytes of announces`, { limit: ANNOUNCE_BATCH_MAX_BYTES });
+    }
+    const nowMs = this.clock.now();
+    const results: AnnounceBatchItemDto[] = new Array(encoded.length);
+    const writes: (AnnounceWrite | undefined)[] = new Array(encoded.length);
+    /** Index of the candidate per therapist. */
+    const best = new Map<string, number>();
+    encoded.forEach((e, index) => {
+      try {
+        const w = toWrite(this.verify(new Uint8Array(Buffer.from(e, 'base64url')), nowMs));
+        writes[index] = w;
+        const b = best.get(w.a.therapistId);
+        if (b === undefined || w.a.sequence > writes[b]!.a.sequence) best.set(w.a.therapistId, index);
+      } catch (err) {
+        results[index] = rejected(index, err);
+      }
+    });
+    const candidates = [...best.values()].map((i) => writes[i]!);
+    const stored = await this.repo.upsertAnnounces(candidates);
+    const notStored = candidates.filter((w) => !stored.has(w.a.therapistId)).map((w) => w.a.therapistId);
+    const current = await this.repo.storedAnnounces(notStored);
+    for (const w of candidates) if (stored.has(w.a.therapistId)) this.announceCache.set(w.a.therapistId, { sequence: w.a.sequence, announce: w.a });
+    writes.forEach((w, index) => {
+      if (!w) return;
+      const id = w.a.therapistId;
+      const b = best.get(id)!;
+      const winner = writes[b]!;
+      const copyOfWinner = index === b || sameBytes(w.envelope, winner.envelope);
+      if (!copyOfWinner) {
+        results[index] = rejected(index, new FappError('STALE_SEQUENCE', `sequence ${w.a.sequence} is not higher than ${winner.a.sequence} of the same therapist in this batch`));
+      } else if (stored.has(id)) {
+        results[index] = { index, status: index === b ? 'stored' : 'duplicate', ...outcome(w) };
+      } else {
+        const c = current.get(id);
+        results[index] =
+          c && c.sequence === w.a.sequence && sameBytes(c.envelope, w.envelope)
+            ? { index, status: 'duplicate', ...outcome(w) }
+            : rejected(index, new FappError('STALE_SEQUENCE', `sequence ${w.a.sequence} is not higher than the stored ${c?.sequence ?? 'one'}`));
+      }
+    });
+    const count = (s: AnnounceBatchItemDto['status']) => results.filter((r) => r.status === s).length;
+    return { results, stored: count('stored'), duplicates: count('duplicate'), rejected: count('rejected') };
   }
 
   /**
@@ -205,6 +265,30 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
     this.announceCache.set(therapistId, { sequence: row.sequence, announce });
     return announce;
   }
+}
+
+function toWrite(v: VerifiedAnnounce): AnnounceWrite {
+  const attestation =
+    v.status.kind === 'verified'
+      ? { authority: v.status.authority.name, authorityKey: toHex(v.status.attestation.authorityKey), attestationId: toHex(v.status.attestation.attestationId) }
+      : null;
+  return { a: v.announce, verified: v.verified, attestation, envelope: v.bytes };
+}
+
+function outcome(w: AnnounceWrite): IngestOutcome {
+  const a = w.a;
+  return { therapistId: a.therapistId, sequence: a.sequence, verified: w.verified, authority: w.attestation?.authority ?? null, slots: a.slots.length, expiresAt: new Date(a.expiresAtMs).toISOString() };
+}
+
+function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
+  return Buffer.compare(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(y.buffer, y.byteOffset, y.byteLength)) === 0;
+}
+
+/** The per-item form of the problem the single endpoint would answer with; server faults still fail the request. */
+function rejected(index: number, err: unknown): AnnounceBatchItemDto {
+  const { problem, internal } = toProblem(err);
+  if (internal) throw err;
+  return { index, status: 'rejected', code: problem.code, httpStatus: problem.status, detail: problem.detail ?? '' };
 }
 
 function toHit(r: SearchRow): SearchHit {

@@ -1,0 +1,191 @@
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { generateKemKeyPair, generateSigningKeyPair, type SigningKeyPair, toHex } from '@qpc/crypto';
+import { buildAnnounce, type AnnounceInput } from '@qpc/fapp';
+import { Altersgruppe, Fachrichtung, FappSignedSchema, Kostentraeger, Modalitaet, Terminart } from '@qpc/proto';
+import { DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, TestClock, type TestApp } from '../../test/app.js';
+import { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT } from './fapp.dto.js';
+
+// POST /api/v1/fapp/announces/batch: per-item results, limits, supersede and duplicates
+// inside one batch, and two batches racing on the same therapists.
+
+const T0 = Date.UTC(2026, 10, 2, 8, 0);
+const HOUR = 3600_000;
+const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
+const kem = generateKemKeyPair();
+
+let t: TestApp;
+
+function input(sequence: number, slotHours: number[]): AnnounceInput {
+  return {
+    kemPublicKey: kem.publicKey,
+    fachrichtungen: [Fachrichtung.VERHALTENSTHERAPIE],
+    altersgruppen: [Altersgruppe.ERWACHSENE],
+    modalitaeten: [Modalitaet.PRAXIS, Modalitaet.VIDEO],
+    kostentraeger: [Kostentraeger.GKV, Kostentraeger.PKV],
+    plz: '10115',
+    languages: ['de', 'en'],
+    slots: slotHours.map((h, i) => ({ id: new Uint8Array(16).fill(i + 1), startMs: T0 + h * HOUR, durationMinutes: 50, terminart: Terminart.SPRECHSTUNDE })),
+    sequence,
+  };
+}
+
+const announce = (who: SigningKeyPair, sequence: number, slotHours = [24]) => buildAnnounce(who, input(sequence, slotHours), T0);
+
+async function batch(items: (Uint8Array | string)[]) {
+  return t.app.inject({
+    method: 'POST',
+    url: '/api/v1/fapp/announces/batch',
+    payload: { announces: items.map((i) => (typeof i === 'string' ? i : b64(i))) },
+    headers: { 'content-type': 'application/json' },
+  });
+}
+
+interface Item {
+  index: number;
+  status: string;
+  therapistId?: string;
+  sequence?: number;
+  code?: string;
+  httpStatus?: number;
+}
+
+async function storedAnnounce(who: SigningKeyPair): Promise<string | null> {
+  const res = await t.app.inject({ method: 'GET', url: `/api/v1/fapp/announces/${toHex(who.publicKey)}` });
+  return res.statusCode === 200 ? (res.json() as { announce: string }).announce : null;
+}
+
+async function slotStarts(who: SigningKeyPair): Promise<string[]> {
+  const rows: { start_at: Date }[] = await t.app.get(DataSource).query(`SELECT start_at FROM fapp_slot WHERE therapist_id = $1 ORDER BY start_at`, [toHex(who.publicKey)]);
+  return rows.map((r) => r.start_at.toISOString());
+}
+
+function expectProblem(res: { statusCode: number; headers: Record<string, unknown>; json(): { code: string } }, status: number, code: string) {
+  expect(res.headers['content-type']).toContain('application/problem+json');
+  expect({ status: res.statusCode, code: res.json().code }).toEqual({ status, code });
+}
+
+beforeAll(async () => {
+  t = await createTestApp({}, { clock: new TestClock(T0) });
+});
+
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('POST /fapp/announces/batch', () => {
+  it('stores the valid items and rejects each invalid one with the code the single endpoint gives', async () => {
+    const [a, b, c] = [generateSigningKeyPair(), generateSigningKeyPair(), generateSigningKeyPair()];
+    const forged = fromBinary(FappSignedSchema, announce(c, 1));
+    forged.signature[0]! ^= 1;
+    const badSignature = toBinary(FappSignedSchema, create(FappSignedSchema, forged));
+    const expired = buildAnnounce(c, { ...input(1, [-30]), expiresAtMs: T0 - HOUR }, T0 - 48 * HOUR);
+    const items = [announce(a, 1), badSignature, 'AAECAwQ', announce(b, 4), expired];
+
+    const res = await batch(items);
+    expect(res.statusCode).toBe(200);
+    const body = res.json() as { results: Item[]; stored: number; duplicates: number; rejected: number };
+    expect(body).toMatchObject({ stored: 2, duplicates: 0, rejected: 3 });
+    expect(body.results.map((r) => [r.index, r.status, r.code ?? null])).toEqual([
+      [0, 'stored', null],
+      [1, 'rejected', 'fapp.bad_signature'],
+      [2, 'rejected', 'fapp.malformed'],
+      [3, 'stored', null],
+      [4, 'rejected', 'fapp.expired'],
+    ]);
+    expect(body.results[3]).toMatchObject({ therapistId: toHex(b.publicKey), sequence: 4, verified: false, slots: 1 });
+
+    // Same verdicts as one item at a time.
+    for (const i of [1, 2, 4]) {
+      const item = items[i]!;
+      const single = await t.app.inject({ method: 'POST', url: '/api/v1/fapp/announces', payload: { announce: typeof item === 'string' ? item : b64(item) } });
+      expectProblem(single, body.results[i]!.httpStatus!, body.results[i]!.code!);
+    }
+    expect(await storedAnnounce(a)).toBe(b64(items[0] as Uint8Array));
+    expect(await storedAnnounce(b)).toBe(b64(items[3] as Uint8Array));
+    expect(await storedAnnounce(c)).toBeNull();
+  });
+
+  it('keeps the highest sequence of a therapist within one batch; exact copies are duplicates, resending is harmless', async () => {
+    const x = generateSigningKeyPair();
+    const s1 = announce(x, 1, [24]);
+    const s3 = announce(x, 3, [30, 31]);
+    const s2 = announce(x, 2, [26]);
+    const s3other = announce(x, 3, [40]); // same sequence, different content: not the one kept
+
+    const first = (await batch([s1, s3, s2, s3, s3other])).json() as { results: Item[] };
+    expect(first.results.map((r) => [r.status, r.code ?? null])).toEqual([
+      ['rejected', 'fapp.stale_sequence'],
+      ['stored', null],
+      ['rejected', 'fapp.stale_sequence'],
+      ['duplicate', null],
+      ['rejected', 'fapp.stale_sequence'],
+    ]);
+    expect(first.results[0]!.httpStatus).toBe(409);
+    expect(await storedAnnounce(x)).toBe(b64(s3));
+    expect(await slotStarts(x)).toEqual([new Date(T0 + 30 * HOUR).toISOString(), new Date(T0 + 31 * HOUR).toISOString()]);
+
+    const again = (await batch([s3, s2])).json() as { results: Item[]; stored: number; duplicates: number };
+    expect(again.results.map((r) => [r.status, r.code ?? null])).toEqual([
+      ['duplicate', null],
+      ['rejected', 'fapp.stale_sequence'],
+    ]);
+    expect(again).toMatchObject({ stored: 0, duplicates: 1 });
+    expect(await storedAnnounce(x)).toBe(b64(s3));
+
+    // A later batch supersedes, and its slots replace the old ones.
+    const s4 = announce(x, 4, [50]);
+    expect(((await batch([s4])).json() as { results: Item[] }).results[0]!.status).toBe('stored');
+    expect(await slotStarts(x)).toEqual([new Date(T0 + 50 * HOUR).toISOString()]);
+    // The single endpoint agrees: the copy now stored is not accepted twice there.
+    expectProblem(await t.app.inject({ method: 'POST', url: '/api/v1/fapp/announces', payload: { announce: b64(s4) } }), 409, 'fapp.stale_sequence');
+  });
+
+  it('two batches racing on the same therapists keep the higher sequence of each and never deadlock', async () => {
+    const keys = Array.from({ length: 6 }, () => generateSigningKeyPair());
+    for (let round = 1; round <= 4; round++) {
+      const low = keys.map((k) => announce(k, 2 * round, [24 + round]));
+      const high = keys.map((k) => announce(k, 2 * round + 1, [48 + round]));
+      // Opposite item orders, and the higher sequences alternate between the two batches.
+      const [one, two] = round % 2 ? [[...low], [...high].reverse()] : [[...high], [...low].reverse()];
+      const [r1, r2] = await Promise.all([batch(one), batch(two)]);
+      expect([r1.statusCode, r2.statusCode]).toEqual([200, 200]);
+      for (const k of keys) expect(await storedAnnounce(k)).toBe(b64(high[keys.indexOf(k)]!));
+      const rows: { sequence: string; n: string }[] = await t.app.get(DataSource).query(
+        `SELECT a.sequence, (SELECT count(*) FROM fapp_slot s WHERE s.therapist_id = a.therapist_id) AS n FROM fapp_announce a WHERE a.therapist_id = ANY($1::text[])`,
+        [keys.map((k) => toHex(k.publicKey))],
+      );
+      expect(rows.map((r) => [Number(r.sequence), Number(r.n)])).toEqual(keys.map(() => [2 * round + 1, 1]));
+      expect(await slotStarts(keys[0]!)).toEqual([new Date(T0 + (48 + round) * HOUR).toISOString()]);
+    }
+  });
+
+  describe('limits are 4xx problems and store nothing', () => {
+    it(`more than ${ANNOUNCE_BATCH_MAX_COUNT} items: 413 fapp.batch_too_many`, async () => {
+      const k = generateSigningKeyPair();
+      const one = b64(announce(k, 1));
+      expectProblem(await batch(Array.from({ length: ANNOUNCE_BATCH_MAX_COUNT + 1 }, () => one)), 413, 'fapp.batch_too_many');
+      expect(await storedAnnounce(k)).toBeNull();
+      // Exactly the limit is accepted (the copies are duplicates of the first).
+      const ok = await batch(Array.from({ length: ANNOUNCE_BATCH_MAX_COUNT }, () => one));
+      expect(ok.json()).toMatchObject({ stored: 1, duplicates: ANNOUNCE_BATCH_MAX_COUNT - 1, rejected: 0 });
+    });
+
+    it(`more than ${ANNOUNCE_BATCH_MAX_BYTES} decoded bytes: 413 fapp.batch_too_large`, async () => {
+      const k = generateSigningKeyPair();
+      const filler = 'A'.repeat(45_000); // 33 750 bytes each, under the per-item limit
+      const count = Math.ceil(ANNOUNCE_BATCH_MAX_BYTES / 33_750);
+      expectProblem(await batch([announce(k, 1), ...Array.from({ length: count }, () => filler)]), 413, 'fapp.batch_too_large');
+      expect(await storedAnnounce(k)).toBeNull();
+    });
+
+    it('an empty batch, a non-base64url item or an oversized item: 400 request.invalid', async () => {
+      expectProblem(await batch([]), 400, 'request.invalid');
+      expectProblem(await batch(['not base64!']), 400, 'request.invalid');
+      expectProblem(await batch(['A'.repeat(48_001)]), 400, 'request.invalid');
+      const noArray = await t.app.inject({ method: 'POST', url: '/api/v1/fapp/announces/batch', payload: { announces: 'AAAA' } });
+      expectProblem(noArray, 400, 'request.invalid');
+    });
+  });
+});

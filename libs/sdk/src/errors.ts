@@ -10,3 +10,17 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 }
+
+export type StoreErrorCode = 'store.locked' | 'store.corrupt' | 'store.io' | 'store.invalid_key' | 'store.in_use';
+
+/** The local store could not be opened or read: wrong password, a damaged file, an I/O failure. */
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}

@@ -1,4 +1,6 @@
 export * from './errors.js';
 export * from './http.js';
 export * from './verify.js';
+export * from './envelope.js';
+export * from './store.js';
 export * from './client.js';

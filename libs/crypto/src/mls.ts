@@ -48,14 +48,23 @@ export const MLS_XWING_SUITE: CiphersuiteName = 'MLS_256_XWING_AES256GCM_SHA512_
 export type MlsSuite = CiphersuiteName;
 
 const impls = new Map<CiphersuiteName, Promise<CiphersuiteImpl>>();
+const ready = new Map<CiphersuiteName, CiphersuiteImpl>();
 /** The ts-mls ciphersuite implementation, created once per suite. */
 export function mlsCiphersuite(suite: MlsSuite = MLS_DEFAULT_SUITE): Promise<CiphersuiteImpl> {
   let p = impls.get(suite);
   if (!p) {
-    p = getCiphersuiteImpl(getCiphersuiteFromName(suite));
+    p = getCiphersuiteImpl(getCiphersuiteFromName(suite)).then((cs) => {
+      ready.set(suite, cs);
+      return cs;
+    });
     impls.set(suite, p);
   }
   return p;
+}
+
+/** The per-message paths take the suite object without an extra await once it exists. */
+function ciphersuiteNow(suite: MlsSuite): CiphersuiteImpl | Promise<CiphersuiteImpl> {
+  return ready.get(suite) ?? mlsCiphersuite(suite);
 }
 
 export interface MlsOptions {
@@ -304,8 +313,13 @@ export async function encryptMessage(g: MlsGroup, plaintext: Uint8Array, opts: {
   requireNoPending(g);
   requireActive(g);
   expectBytes(plaintext, undefined, 'plaintext');
-  const cs = await mlsCiphersuite(g.suite);
-  const r = await mls('MLS_FAILURE', () => createApplicationMessage(g.state, plaintext, cs, opts.aad));
+  const cs = await ciphersuiteNow(g.suite);
+  let r: Awaited<ReturnType<typeof createApplicationMessage>>;
+  try {
+    r = await createApplicationMessage(g.state, plaintext, cs, opts.aad);
+  } catch (e) {
+    throw toCryptoError(e, 'MLS_FAILURE');
+  }
   wipe(r.consumed);
   return {
     group: { suite: g.suite, state: r.newState },
@@ -355,8 +369,13 @@ export async function processMessage(g: MlsGroup, bytes: Uint8Array): Promise<Ml
   if (head.epoch! > epoch) throw new CryptoError('FUTURE_EPOCH', `message for epoch ${head.epoch}, group at ${epoch}`);
   if (head.epoch! < epoch && head.contentType !== 'application') throw new CryptoError('STALE_EPOCH', `handshake for epoch ${head.epoch}, group at ${epoch}`);
 
-  const cs = await mlsCiphersuite(g.suite);
-  const r = await mls('DECRYPT_FAILED', () => tsProcessMessage(m, state, emptyPskIndex, acceptAll, cs));
+  const cs = await ciphersuiteNow(g.suite);
+  let r: Awaited<ReturnType<typeof tsProcessMessage>>;
+  try {
+    r = await tsProcessMessage(m, state, emptyPskIndex, acceptAll, cs);
+  } catch (e) {
+    throw toCryptoError(e, 'DECRYPT_FAILED');
+  }
   wipe(r.consumed);
   if (r.kind === 'applicationMessage') {
     const pending = g.pending && state === g.pending.base ? { ...g.pending, base: r.newState } : g.pending;

@@ -65,7 +65,7 @@ describe('qpc-node', () => {
     try {
       expect(second.node.peerId.toString()).toBe(peerId);
       expect(second.node.saf.stats().envelopes).toBe(1);
-      const fetcher = await createMeshNode({ identitySeed: sha256(utf8('node-e2e/recipient')), trust: data.authority.trust, now });
+      const fetcher = await createMeshNode({ identitySeed: sha256(utf8('node-e2e/recipient')), trust: data.authority.trust, now, dht: false, routing: false });
       try {
         const mail = await fetcher.fetchMail(second.node.multiaddrs()[0]!, recipient);
         expect(mail.map((m) => new TextDecoder().decode(m.payload))).toEqual(['sealed bytes']);

@@ -9,3 +9,5 @@ export * from './transport.js';
 export * from './protocols.js';
 export * from './node.js';
 export * from './frames.js';
+export * from './router.js';
+export * from './channel.js';

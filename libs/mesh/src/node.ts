@@ -2,14 +2,18 @@ import './polyfill.js';
 import { create } from '@bufbuild/protobuf';
 import { noise } from '@chainsafe/libp2p-noise';
 import { gossipsub, TopicValidatorResult, type GossipSub } from '@libp2p/gossipsub';
-import { generateKeyPairFromSeed } from '@libp2p/crypto/keys';
+import { generateKeyPairFromSeed, publicKeyFromRaw } from '@libp2p/crypto/keys';
 import { identify } from '@libp2p/identify';
-import type { Connection, PeerId, Stream } from '@libp2p/interface';
+import type { Connection, PeerId, PeerInfo, Stream } from '@libp2p/interface';
+import { kadDHT, passthroughMapper, type KadDHT } from '@libp2p/kad-dht';
+import { mdns } from '@libp2p/mdns';
+import { peerIdFromPublicKey, peerIdFromString } from '@libp2p/peer-id';
 import { ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
+import { webSockets } from '@libp2p/websockets';
 import { yamux } from '@libp2p/yamux';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
-import { meshAddress, randomBytes, sha256, sign, signingKeyPairFromSeed, toHex, verify, type SigningKeyPair } from '@qpc/crypto';
+import { meshAddress, randomBytes, sha256, sign, signingKeyPairFromSeed, toHex, utf8, verify, type SigningKeyPair } from '@qpc/crypto';
 import {
   announcesForPrefix,
   buildSlotResponse,
@@ -29,6 +33,7 @@ import {
   FappQueryReplySchema,
   FappSyncReplySchema,
   FappSyncRequestSchema,
+  MeshCapability,
   MeshFailureSchema,
   SafAckSchema,
   SafReplySchema,
@@ -39,11 +44,18 @@ import {
 } from '@qpc/proto';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { decodeMesh, encodeMesh, meshSigningInput, u64, u64be } from './codec.js';
-import { openMeshEnvelope, type OpenedEnvelope } from './envelope.js';
+import { CHANNEL_CLOCK_WINDOW_MS, channelId, channelIdOfTopic, channelTopic, checkChannelFrame, openChannelMessage, sealChannelMessage, type ChannelMessage } from './channel.js';
+import { forwardMeshEnvelope, MAX_ENVELOPE_BYTES, openMeshEnvelope, type OpenedEnvelope } from './envelope.js';
 import { MeshError, meshFail } from './errors.js';
 import { FrameChannel } from './frames.js';
+import { dropReasonOf, MeshRouter, type DropReason } from './router.js';
+import { createNodeAnnounce, MAX_NODE_ANNOUNCE_BYTES, verifyNodeAnnounce, type Route } from './routing.js';
 import {
   DEFAULT_SAF_FETCH,
+  DHT_NODE_KEY_PREFIX,
+  MAX_ANNOUNCES_PER_STREAM,
+  NODE_ANNOUNCE_PROTOCOL,
+  ROUTE_PROTOCOL,
   DEFAULT_SYNC_PAGE,
   FAPP_QUERY_PROTOCOL,
   FAPP_SYNC_PROTOCOL,
@@ -63,10 +75,27 @@ import { fappTopicForPlz, regionOfTopic } from './topics.js';
 export interface MeshNodeOptions {
   /** 32-byte identity seed: the libp2p peer id and the mesh signing key both derive from it. */
   identitySeed: Uint8Array;
-  /** Default: one loopback TCP port chosen by the OS. */
+  /** Default: one loopback TCP port chosen by the OS. `/ws` addresses listen for WebSockets. */
   listen?: string[];
-  /** Multiaddrs (with /p2p/) dialled at start. */
+  /** Multiaddrs (with /p2p/) dialled at start and redialled every `bootstrapRetryMs` while not connected. */
   bootstrap?: string[];
+  /** Default 30 s. */
+  bootstrapRetryMs?: number;
+  /** Kademlia DHT (peer routing, nodes by mesh address). Default on. */
+  dht?: boolean;
+  /** mDNS discovery on the local network (multicast). Default off. */
+  mdns?: boolean;
+  /** Capability flags in this node's NodeAnnounce (default relay). */
+  capabilities?: number;
+  /** Lifetime of this node's NodeAnnounce; it is renewed at half of it (default 1 h). */
+  announceTtlMs?: number;
+  /**
+   * Take part in multi-hop routing (node announces, envelope relay). Default on; a light
+   * client that only fetches its mail from a relay turns it off and stays out of routes.
+   */
+  routing?: boolean;
+  /** Envelopes addressed to this node, after verification. */
+  onEnvelope?: (e: OpenedEnvelope) => void;
   /** 2-digit PLZ regions whose FAPP topics this node subscribes to. */
   regions?: string[];
   /** Licensing authorities whose attestations count as verified. */
@@ -94,7 +123,10 @@ export type MeshEvent =
   | { type: 'announce'; source: IngestSource; outcome: AnnounceOutcome['kind']; code?: string; therapistId?: string; sequence?: number; from?: string }
   | { type: 'peer'; change: 'connect' | 'disconnect'; peer: string }
   | { type: 'saf'; op: 'deposit' | 'fetch' | 'ack'; ok: boolean; code?: string; count?: number }
-  | { type: 'protocol-error'; protocol: string; code: string };
+  | { type: 'protocol-error'; protocol: string; code: string }
+  | { type: 'route'; change: 'added' | 'updated'; address: string; hops: number; nextHop: string }
+  | { type: 'envelope'; action: 'delivered' | 'forwarded' | 'stored' | 'dropped'; contentId?: string; reason?: DropReason; to?: string }
+  | { type: 'channel'; channel: string; outcome: 'read' | 'relayed' | 'rejected'; code?: string };
 
 export interface SyncResult {
   accepted: number;
@@ -109,10 +141,41 @@ export interface MeshNodeStats {
   announces: number;
   saf: { recipients: number; envelopes: number; bytes: number };
   counters: Record<'accepted' | 'duplicate' | 'rejected', number>;
+  routes: number;
+  envelopes: EnvelopeCounters;
+  /** Gossipsub message copies received (first copies and duplicates) per topic. */
+  gossipReceived: Record<string, number>;
+  channels: { joined: number; relayed: number };
+}
+
+export interface EnvelopeCounters {
+  delivered: number;
+  forwarded: number;
+  stored: number;
+  dropped: Record<DropReason, number>;
+}
+
+/** A channel this node is a member of. */
+export interface ChannelMembership {
+  id: string;
+  topic: string;
+  publish(payload: Uint8Array): Promise<void>;
 }
 
 type Target = PeerId | Multiaddr | string;
-type Services = { identify: ReturnType<ReturnType<typeof identify>>; ping: ReturnType<ReturnType<typeof ping>>; pubsub: GossipSub };
+type Services = { identify: ReturnType<ReturnType<typeof identify>>; ping: ReturnType<ReturnType<typeof ping>>; pubsub: GossipSub; dht?: KadDHT };
+
+const SERVER_FRAME_LIMITS: Record<string, number> = {
+  [SAF_PROTOCOL]: MAX_SAF_REQUEST_BYTES,
+  [FAPP_QUERY_PROTOCOL]: MAX_QUERY_FRAME_BYTES,
+  [FAPP_SYNC_PROTOCOL]: MAX_SYNC_REQUEST_BYTES,
+  [NODE_ANNOUNCE_PROTOCOL]: MAX_NODE_ANNOUNCE_BYTES,
+  [ROUTE_PROTOCOL]: MAX_ENVELOPE_BYTES,
+};
+
+function emptyDropCounters(): Record<DropReason, number> {
+  return { duplicate: 0, 'hop-limit': 0, expired: 0, 'bad-signature': 0, malformed: 0, 'no-route': 0, 'queue-full': 0 };
+}
 
 function failureFrom(e: unknown): { code: string; detail: string } {
   if (e instanceof MeshError || e instanceof FappError) return { code: e.code, detail: e.message };
@@ -134,9 +197,20 @@ export class MeshNode {
   readonly identity: SigningKeyPair;
   readonly address: Uint8Array;
   readonly counters = { accepted: 0, duplicate: 0, rejected: 0 };
+  readonly envelopeCounters: EnvelopeCounters = { delivered: 0, forwarded: 0, stored: 0, dropped: emptyDropCounters() };
+  readonly gossipReceived: Record<string, number> = {};
+  readonly router: MeshRouter;
   private readonly now: () => number;
   private readonly seenNonces = new Map<string, number>();
+  private readonly channelSeen = new Map<string, number>();
+  private readonly channels = new Map<string, { key: Uint8Array; onMessage: (m: ChannelMessage) => void }>();
+  private readonly relayedChannels = new Set<string>();
+  private ownAnnounce: Uint8Array | undefined;
+  private ownSequence = 0;
   private pruneTimer: NodeJS.Timeout | undefined;
+  private announceTimer: NodeJS.Timeout | undefined;
+  private bootstrapTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     readonly libp2p: Libp2p<Services>,
@@ -147,6 +221,17 @@ export class MeshNode {
     this.address = meshAddress(this.identity.publicKey);
     const limits = opts.safLimits ?? DEFAULT_SAF_LIMITS;
     this.saf = opts.safSnapshot ? SafQueue.restore(opts.safSnapshot, this.now(), limits) : new SafQueue(limits);
+    this.router = new MeshRouter(toHex(this.address));
+  }
+
+  get addressHex(): string {
+    return this.router.selfHex;
+  }
+
+  /** This node's current signed NodeAnnounce (hop count 0). */
+  get nodeAnnounce(): Uint8Array {
+    if (!this.ownAnnounce) this.renewAnnounce();
+    return this.ownAnnounce!;
   }
 
   get peerId(): PeerId {
@@ -171,10 +256,334 @@ export class MeshNode {
     await this.libp2p.handle(FAPP_QUERY_PROTOCOL, (s, c) => this.serve(FAPP_QUERY_PROTOCOL, s, c, (ch) => this.handleQuery(ch)), { maxInboundStreams: 32 });
     await this.libp2p.handle(FAPP_SYNC_PROTOCOL, (s, c) => this.serve(FAPP_SYNC_PROTOCOL, s, c, (ch) => this.handleSync(ch)), { maxInboundStreams: 16 });
     await this.libp2p.handle(SAF_PROTOCOL, (s, c) => this.serve(SAF_PROTOCOL, s, c, (ch) => this.handleSaf(ch)), { maxInboundStreams: 32 });
-    this.libp2p.addEventListener('peer:connect', (e) => this.emit({ type: 'peer', change: 'connect', peer: e.detail.toString() }));
-    this.libp2p.addEventListener('peer:disconnect', (e) => this.emit({ type: 'peer', change: 'disconnect', peer: e.detail.toString() }));
+    const routing = this.opts.routing ?? true;
+    if (routing) {
+      await this.libp2p.handle(NODE_ANNOUNCE_PROTOCOL, (s, c) => this.serve(NODE_ANNOUNCE_PROTOCOL, s, c, (ch) => this.handleNodeAnnounces(ch, c)), { maxInboundStreams: 16 });
+      await this.libp2p.handle(ROUTE_PROTOCOL, (s, c) => this.serve(ROUTE_PROTOCOL, s, c, (ch) => this.handleRoute(ch)), { maxInboundStreams: 64 });
+    }
+    this.libp2p.addEventListener('peer:connect', (e) => {
+      this.emit({ type: 'peer', change: 'connect', peer: e.detail.toString() });
+      if (routing) void this.onPeerConnect(e.detail);
+    });
+    this.libp2p.addEventListener('peer:disconnect', (e) => {
+      this.emit({ type: 'peer', change: 'disconnect', peer: e.detail.toString() });
+      this.router.prune(this.now(), e.detail.toString());
+    });
+    if (this.opts.mdns) {
+      // mDNS only finds peers; libp2p 3 does not dial them by itself.
+      this.libp2p.addEventListener('peer:discovery', (e: CustomEvent<PeerInfo>) => {
+        if (this.stopped || this.libp2p.getConnections(e.detail.id).length > 0) return;
+        void this.libp2p.dial(e.detail.id).catch(() => undefined);
+      });
+    }
+    this.pubsub.addEventListener('message', (e) => this.onChannelMessage(e.detail.topic, e.detail.data));
     this.pruneTimer = setInterval(() => this.prune(), 60_000);
     this.pruneTimer.unref();
+  }
+
+  /** @internal called by createMeshNode after start. */
+  startBackground(): void {
+    const ttl = this.opts.announceTtlMs ?? 3600_000;
+    if (this.opts.routing !== false) this.announceTimer = setInterval(() => {
+      this.renewAnnounce();
+      for (const p of this.libp2p.getPeers()) void this.sendAnnounces(p, [this.ownAnnounce!]);
+      void this.publishToDht();
+    }, Math.max(ttl / 2, 11_000));
+    this.announceTimer?.unref();
+    const boot = this.opts.bootstrap ?? [];
+    if (boot.length > 0) {
+      this.bootstrapTimer = setInterval(() => void this.dialBootstrap(), this.opts.bootstrapRetryMs ?? 30_000);
+      this.bootstrapTimer.unref();
+    }
+  }
+
+  /** Dials every bootstrap address whose peer is not connected; returns how many are connected. */
+  async dialBootstrap(): Promise<number> {
+    let connected = 0;
+    await Promise.all(
+      (this.opts.bootstrap ?? []).map(async (b) => {
+        const ma = multiaddr(b);
+        const id = ma.getComponents().find((c) => c.name === 'p2p')?.value;
+        if (id && this.libp2p.getConnections(peerIdFromString(id)).length > 0) {
+          connected++;
+          return;
+        }
+        try {
+          await this.libp2p.dial(ma, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) });
+          connected++;
+        } catch {
+          // unreachable now; retried at the next round
+        }
+      }),
+    );
+    return connected;
+  }
+
+  private renewAnnounce(): void {
+    // Sequence = issue time in ms, kept increasing even if the clock stalls (restarts keep it monotonic).
+    this.ownSequence = Math.max(this.ownSequence + 1, this.now());
+    this.ownAnnounce = createNodeAnnounce({
+      node: this.identity,
+      capabilities: this.opts.capabilities ?? MeshCapability.RELAY,
+      sequence: this.ownSequence,
+      nowMs: this.now(),
+      ttlMs: this.opts.announceTtlMs ?? 3600_000,
+    });
+  }
+
+  private async onPeerConnect(peer: PeerId): Promise<void> {
+    const peerStr = peer.toString();
+    await this.sendAnnounces(peer, [this.nodeAnnounce, ...this.router.announcesFor(peerStr, this.now())]);
+    // Mail waiting for this peer itself (its peer key is its mesh key).
+    const addr = addressOfPeer(peer);
+    if (addr) await this.flushQueued(addr);
+  }
+
+  /** Sends node announces to one neighbour over one stream; errors (peer gone, protocol unknown) are dropped. */
+  private async sendAnnounces(peer: PeerId, announces: Uint8Array[]): Promise<void> {
+    if (this.stopped || announces.length === 0) return;
+    try {
+      const conn = this.libp2p.getConnections(peer)[0];
+      if (!conn) return;
+      await this.request(conn, NODE_ANNOUNCE_PROTOCOL, async (ch) => {
+        for (const a of announces.slice(0, MAX_ANNOUNCES_PER_STREAM)) await ch.write(a);
+      });
+    } catch {
+      // the neighbour learns routes at the next renewal
+    }
+  }
+
+  private async handleNodeAnnounces(ch: FrameChannel, conn: Connection): Promise<void> {
+    const from = conn.remotePeer.toString();
+    for (let i = 0; i < MAX_ANNOUNCES_PER_STREAM; i++) {
+      let frame: Uint8Array;
+      try {
+        frame = await ch.read(FRAME_TIMEOUT_MS);
+      } catch (e) {
+        if (e instanceof MeshError && e.code === 'MALFORMED') return; // end of stream
+        throw e;
+      }
+      const r = this.router.applyAnnounce(frame, { nowMs: this.now(), from });
+      if (!r.accepted || !r.route) continue;
+      this.emit({ type: 'route', change: 'added', address: r.route.addressHex, hops: r.route.hops, nextHop: r.route.nextHop });
+      if (r.forward) for (const p of this.libp2p.getPeers()) if (p.toString() !== from) void this.sendAnnounces(p, [r.forward]);
+      void this.flushQueued(r.route.addressHex);
+    }
+  }
+
+  /** The live route to a mesh address (hex), if any. */
+  routeTo(addressHex: string): Route | undefined {
+    return this.router.route(addressHex, this.now());
+  }
+
+  /**
+   * Sends an envelope towards its recipient: delivered here, forwarded to the next hop of
+   * the route, or kept in this node's store-and-forward queue until a route or the
+   * recipient appears. Returns what happened; an invalid envelope throws MeshError.
+   */
+  async send(envelope: Uint8Array): Promise<'delivered' | 'forwarded' | 'stored'> {
+    const opened = openMeshEnvelope(envelope, this.now());
+    const r = await this.dispatch(envelope);
+    if (r === 'dropped') meshFail('HOP_LIMIT', `envelope ${opened.contentIdHex} was not sent`);
+    return r;
+  }
+
+  private async dispatch(bytes: Uint8Array): Promise<'delivered' | 'forwarded' | 'stored' | 'dropped'> {
+    const connected = new Set(this.libp2p.getPeers().map((p) => p.toString()));
+    const d = this.router.decide(bytes, this.now(), (p) => connected.has(p));
+    switch (d.kind) {
+      case 'drop':
+        this.envelopeCounters.dropped[d.reason]++;
+        this.emit({ type: 'envelope', action: 'dropped', reason: d.reason, ...(d.opened ? { contentId: d.opened.contentIdHex } : {}) });
+        return 'dropped';
+      case 'deliver':
+        this.envelopeCounters.delivered++;
+        this.emit({ type: 'envelope', action: 'delivered', contentId: d.opened.contentIdHex });
+        this.opts.onEnvelope?.(d.opened);
+        return 'delivered';
+      case 'forward':
+        if (await this.relayTo(d.nextHop, d.bytes)) {
+          this.envelopeCounters.forwarded++;
+          this.emit({ type: 'envelope', action: 'forwarded', contentId: d.opened.contentIdHex, to: d.nextHop });
+          return 'forwarded';
+        }
+        return this.keep(d.opened.bytes);
+      case 'store':
+        return this.keep(d.opened.bytes);
+    }
+  }
+
+  private keep(bytes: Uint8Array): 'stored' | 'dropped' {
+    const r = this.saf.deposit(bytes, this.now());
+    if (r.kind === 'rejected') {
+      const reason: DropReason = r.error.code === 'QUEUE_FULL' ? 'queue-full' : 'no-route';
+      this.envelopeCounters.dropped[reason]++;
+      this.emit({ type: 'envelope', action: 'dropped', reason });
+      return 'dropped';
+    }
+    this.envelopeCounters.stored++;
+    this.emit({ type: 'envelope', action: 'stored', contentId: r.kind === 'stored' ? r.entry.contentIdHex : r.contentIdHex });
+    return 'stored';
+  }
+
+  /** Hands envelope bytes to a neighbour over /qpc/route/1; true once the neighbour took custody. */
+  private async relayTo(peer: string, bytes: Uint8Array): Promise<boolean> {
+    if (this.stopped) return false;
+    try {
+      return await this.request(peerIdFromString(peer), ROUTE_PROTOCOL, async (ch) => {
+        await ch.write(bytes);
+        const reply = decodeMesh(SafReplySchema, await ch.read(FRAME_TIMEOUT_MS), MAX_REPLY_FRAME_BYTES);
+        return reply.result.case === 'deposited';
+      });
+    } catch {
+      return false;
+    }
+  }
+
+  /** Passes queued envelopes for an address to the next hop once a route (or the recipient itself) is there. */
+  private async flushQueued(addressHex: string): Promise<void> {
+    const route = this.router.route(addressHex, this.now());
+    if (!route || this.stopped) return;
+    const pending = this.saf.pending(addressHex, this.now());
+    const done: string[] = [];
+    for (const e of pending) {
+      let next: Uint8Array;
+      try {
+        next = forwardMeshEnvelope(openMeshEnvelope(e.bytes, this.now()));
+      } catch {
+        continue; // at its hop limit or expired: stays for a direct fetch until it expires
+      }
+      if (!(await this.relayTo(route.nextHop, next))) break;
+      this.envelopeCounters.forwarded++;
+      this.emit({ type: 'envelope', action: 'forwarded', contentId: e.contentIdHex, to: route.nextHop });
+      done.push(e.contentIdHex);
+    }
+    if (done.length > 0) this.saf.ack(addressHex, done);
+  }
+
+  private async handleRoute(ch: FrameChannel): Promise<void> {
+    const frame = await ch.read(FRAME_TIMEOUT_MS);
+    let opened: OpenedEnvelope;
+    try {
+      opened = openMeshEnvelope(frame, this.now());
+    } catch (e) {
+      if (e instanceof MeshError) {
+        const reason = dropReasonOf(e);
+        this.envelopeCounters.dropped[reason]++;
+        this.emit({ type: 'envelope', action: 'dropped', reason });
+      }
+      await ch.write(encodeMesh(SafReplySchema, create(SafReplySchema, { result: { case: 'failure', value: create(MeshFailureSchema, failureFrom(e)) } })));
+      throw e;
+    }
+    // Custody is taken hop by hop: the sender is answered before this node passes the envelope on.
+    await ch.write(encodeMesh(SafReplySchema, create(SafReplySchema, { result: { case: 'deposited', value: opened.contentId } })));
+    void this.dispatch(frame);
+  }
+
+  /** Finds a node by mesh address: the routing table first, then the DHT (its announce, then its addresses). */
+  async findNode(addressHex: string, timeoutMs = FRAME_TIMEOUT_MS): Promise<{ peerId: PeerId; multiaddrs: Multiaddr[] } | undefined> {
+    const dht = this.libp2p.services.dht;
+    if (!dht) return undefined;
+    const signal = AbortSignal.timeout(timeoutMs);
+    let announce: Uint8Array | undefined;
+    try {
+      for await (const ev of dht.get(utf8(`${DHT_NODE_KEY_PREFIX}${addressHex}`), { signal })) {
+        if (ev.name === 'VALUE') announce = ev.value;
+      }
+    } catch {
+      // not found or timed out
+    }
+    if (!announce) return undefined;
+    const v = verifyNodeAnnounce(announce, this.now());
+    if (v.addressHex !== addressHex) return undefined;
+    const peerId = peerIdFromPublicKey(publicKeyFromRaw(v.nodeKey));
+    try {
+      const info = await this.libp2p.peerRouting.findPeer(peerId, { signal });
+      return { peerId, multiaddrs: info.multiaddrs };
+    } catch {
+      return { peerId, multiaddrs: [] };
+    }
+  }
+
+  /** Stores this node's announce in the DHT under its mesh address. */
+  async publishToDht(): Promise<boolean> {
+    const dht = this.libp2p.services.dht;
+    if (!dht || this.stopped) return false;
+    let stored = false;
+    try {
+      for await (const ev of dht.put(utf8(`${DHT_NODE_KEY_PREFIX}${this.addressHex}`), this.nodeAnnounce, { signal: AbortSignal.timeout(FRAME_TIMEOUT_MS) })) {
+        if (ev.name === 'PEER_RESPONSE') stored = true;
+      }
+    } catch {
+      // no DHT peers yet: renewed later
+    }
+    return stored;
+  }
+
+  // ----- broadcast channels ------------------------------------------------------------
+
+  /** Joins a channel as a member: reads (and relays) its messages. */
+  joinChannel(key: Uint8Array, onMessage: (m: ChannelMessage) => void): ChannelMembership {
+    const id = toHex(channelId(key));
+    const topic = channelTopic(channelId(key));
+    this.channels.set(id, { key: key.slice(), onMessage });
+    this.pubsub.topicValidators.set(topic, (_peer, msg) => {
+      try {
+        const m = openChannelMessage(key, msg.data, this.now());
+        const seenId = toHex(sha256(msg.data));
+        if (this.channelSeen.has(seenId)) return TopicValidatorResult.Ignore;
+        this.channelSeen.set(seenId, m.sentAtMs + 2 * CHANNEL_CLOCK_WINDOW_MS);
+        return TopicValidatorResult.Accept;
+      } catch (e) {
+        this.emit({ type: 'channel', channel: id, outcome: 'rejected', code: e instanceof MeshError ? e.code : 'INTERNAL' });
+        return TopicValidatorResult.Reject;
+      }
+    });
+    this.pubsub.subscribe(topic);
+    return {
+      id,
+      topic,
+      publish: async (payload) => {
+        const bytes = sealChannelMessage(key, this.identity, payload, this.now());
+        this.channelSeen.set(toHex(sha256(bytes)), this.now() + 2 * CHANNEL_CLOCK_WINDOW_MS);
+        await this.pubsub.publish(topic, bytes);
+      },
+    };
+  }
+
+  /** Relays a channel by id without its key: forwards well-formed frames it cannot read. */
+  relayChannel(idHex: string): void {
+    const topic = channelTopic(fromHexId(idHex));
+    this.relayedChannels.add(idHex);
+    this.pubsub.topicValidators.set(topic, (_peer, msg) => {
+      try {
+        checkChannelFrame(msg.data);
+        return TopicValidatorResult.Accept;
+      } catch (e) {
+        this.emit({ type: 'channel', channel: idHex, outcome: 'rejected', code: e instanceof MeshError ? e.code : 'INTERNAL' });
+        return TopicValidatorResult.Reject;
+      }
+    });
+    this.pubsub.subscribe(topic);
+  }
+
+  private onChannelMessage(topic: string, data: Uint8Array): void {
+    const id = channelIdOfTopic(topic);
+    if (!id) return;
+    const member = this.channels.get(id);
+    if (!member) {
+      if (this.relayedChannels.has(id)) this.emit({ type: 'channel', channel: id, outcome: 'relayed' });
+      return;
+    }
+    // The validator accepted it, so it opens; the app sees it only once gossipsub delivers it.
+    let m: ChannelMessage;
+    try {
+      m = openChannelMessage(member.key, data, this.now());
+    } catch {
+      return;
+    }
+    this.emit({ type: 'channel', channel: id, outcome: 'read' });
+    member.onMessage(m);
   }
 
   /** Subscribes to a region's FAPP topic; gossipsub's validator then runs every announce through the store. */
@@ -246,6 +655,10 @@ export class MeshNode {
       announces: this.store.byTherapist.size,
       saf: this.saf.stats(),
       counters: { ...this.counters },
+      routes: this.router.table.routes.size,
+      envelopes: { ...this.envelopeCounters, dropped: { ...this.envelopeCounters.dropped } },
+      gossipReceived: { ...this.gossipReceived },
+      channels: { joined: this.channels.size, relayed: this.relayedChannels.size },
     };
   }
 
@@ -254,6 +667,8 @@ export class MeshNode {
     this.store = pruneExpired(this.store, nowMs).store;
     this.saf.prune(nowMs);
     for (const [n, until] of this.seenNonces) if (until <= nowMs) this.seenNonces.delete(n);
+    for (const [n, until] of this.channelSeen) if (until <= nowMs) this.channelSeen.delete(n);
+    this.router.prune(nowMs);
   }
 
   async dial(target: Target): Promise<Connection> {
@@ -335,14 +750,17 @@ export class MeshNode {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.pruneTimer);
+    clearInterval(this.announceTimer);
+    clearInterval(this.bootstrapTimer);
     await this.libp2p.stop();
   }
 
   // ----- servers ----------------------------------------------------------------------
 
   private async serve(protocol: string, stream: Stream, _conn: Connection, fn: (ch: FrameChannel) => Promise<void>): Promise<void> {
-    const max = protocol === SAF_PROTOCOL ? MAX_SAF_REQUEST_BYTES : protocol === FAPP_QUERY_PROTOCOL ? MAX_QUERY_FRAME_BYTES : MAX_SYNC_REQUEST_BYTES;
+    const max = SERVER_FRAME_LIMITS[protocol] ?? MAX_SYNC_REQUEST_BYTES;
     const ch = new FrameChannel(stream, max);
     try {
       await fn(ch);
@@ -484,6 +902,11 @@ function isConnection(t: Target | Connection): t is Connection {
   return typeof t === 'object' && t !== null && 'newStream' in t && 'remotePeer' in t;
 }
 
+/** A peer's mesh address (hex): its peer key is its mesh signing key. */
+function addressOfPeer(peer: PeerId): string | undefined {
+  return peer.publicKey?.type === 'Ed25519' ? toHex(meshAddress(peer.publicKey.raw)) : undefined;
+}
+
 function fromHexId(hex: string): Uint8Array {
   return Uint8Array.from(hex.match(/../g)!.map((h) => parseInt(h, 16)));
 }
@@ -497,16 +920,42 @@ function maxKey(after: Uint8Array, therapistId: string | undefined): Uint8Array 
 export async function createMeshNode(opts: MeshNodeOptions): Promise<MeshNode> {
   if (!(opts.identitySeed instanceof Uint8Array) || opts.identitySeed.length !== 32) meshFail('INVALID_KEY', 'identity seed must be 32 bytes');
   const privateKey = await generateKeyPairFromSeed('Ed25519', opts.identitySeed);
+  const now = opts.now ?? Date.now;
+  const counted: { node?: MeshNode } = {};
+  const services = {
+    identify: identify(),
+    ping: ping(),
+    ...(opts.dht === false
+      ? {}
+      : {
+          dht: kadDHT({
+            protocol: '/qpc/kad/1.0.0',
+            clientMode: false,
+            // Clinic meshes run on LANs and loopback too: keep private addresses.
+            peerInfoMapper: passthroughMapper,
+            validators: { 'qpc-node': (key, value) => validateNodeRecord(key, value, now()) },
+            selectors: { 'qpc-node': (_key, records) => selectNodeRecord(records, now()) },
+          }),
+        }),
+  };
   const libp2p = await createLibp2p({
     privateKey,
     addresses: { listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
+    transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    peerDiscovery: opts.mdns ? [mdns({ interval: 10_000 })] : [],
     services: {
-      identify: identify(),
-      ping: ping(),
+      ...services,
       pubsub: gossipsub({
+        // Counts every copy received (first copies and duplicates) before gossipsub's dedup.
+        dataTransform: {
+          inboundTransform: (topic, data) => {
+            if (counted.node) counted.node.gossipReceived[topic] = (counted.node.gossipReceived[topic] ?? 0) + 1;
+            return data;
+          },
+          outboundTransform: (_topic, data) => data,
+        },
         // Announces are signed by therapists; a gossipsub author signature would add nothing
         // and would tell every relay which node first published an announce.
         globalSignaturePolicy: 'StrictNoSign',
@@ -521,15 +970,37 @@ export async function createMeshNode(opts: MeshNodeOptions): Promise<MeshNode> {
     start: false,
   });
   const node = new MeshNode(libp2p as unknown as Libp2p<Services>, opts);
+  counted.node = node;
   await node.init();
   await libp2p.start();
   for (const r of opts.regions ?? []) node.subscribeRegion(r);
-  for (const b of opts.bootstrap ?? []) {
-    try {
-      await node.dial(b);
-    } catch {
-      // Unreachable bootstrap peers are retried by the caller; the node runs without them.
-    }
-  }
+  // Unreachable bootstrap peers are redialled in the background.
+  await node.dialBootstrap();
+  node.startBackground();
   return node;
+}
+
+/** kad-dht validator for /qpc-node/<address>: a valid NodeAnnounce of that very address. */
+function validateNodeRecord(key: Uint8Array, value: Uint8Array, nowMs: number): void {
+  const addr = new TextDecoder().decode(key).slice(DHT_NODE_KEY_PREFIX.length);
+  const v = verifyNodeAnnounce(value, nowMs);
+  if (v.addressHex !== addr) meshFail('MALFORMED', 'DHT record key does not match the announce');
+}
+
+/** kad-dht selector: the valid record with the highest sequence. */
+function selectNodeRecord(records: Uint8Array[], nowMs: number): number {
+  let best = 0;
+  let bestSeq = -1;
+  records.forEach((r, i) => {
+    try {
+      const seq = verifyNodeAnnounce(r, nowMs).sequence;
+      if (seq > bestSeq) {
+        best = i;
+        bestSeq = seq;
+      }
+    } catch {
+      // invalid records never win
+    }
+  });
+  return best;
 }

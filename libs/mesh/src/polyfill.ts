@@ -1,5 +1,7 @@
 // libp2p 3 calls Promise.withResolvers (Node 22+). Node 20 lacks it; this module is imported
-// before libp2p so the method exists by the time libp2p runs.
+// before libp2p so the method exists by the time libp2p runs. Likewise @libp2p/websockets
+// dials with the global WebSocket, which Node 20 does not have: `ws` stands in for it.
+import { WebSocket as WsWebSocket } from 'ws';
 interface WithResolvers {
   withResolvers?: <T>() => { promise: Promise<T>; resolve: (v: T | PromiseLike<T>) => void; reject: (e?: unknown) => void };
 }
@@ -16,5 +18,8 @@ if (typeof P.withResolvers !== 'function') {
     return { promise, resolve, reject };
   };
 }
+
+const G = globalThis as unknown as { WebSocket?: unknown };
+G.WebSocket ??= WsWebSocket;
 
 export {};

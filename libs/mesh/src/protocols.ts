@@ -15,3 +15,12 @@ export const DEFAULT_SAF_FETCH = 64;
 /** A fetch proof is valid this long either side of the serving node's clock. */
 export const SAF_PROOF_WINDOW_MS = 5 * 60_000;
 export const FRAME_TIMEOUT_MS = 10_000;
+
+/** Node announces flooded hop by hop (routing table); one announce per frame, many per stream. */
+export const NODE_ANNOUNCE_PROTOCOL = '/qpc/node-announce/1';
+/** Envelope relay: one MeshEnvelope frame, answered by SafReply {deposited | failure}. */
+export const ROUTE_PROTOCOL = '/qpc/route/1';
+/** Announces one stream may carry (a full routing table dump to a new neighbour). */
+export const MAX_ANNOUNCES_PER_STREAM = 1024;
+/** kad-dht key prefix for a node's announce, looked up by mesh address: /qpc-node/<32 hex>. */
+export const DHT_NODE_KEY_PREFIX = '/qpc-node/';

@@ -13,7 +13,7 @@ import {
 } from '@qpc/proto';
 import { checkAttestation, type AttestationCache, type AttestationStatus, type TrustStore } from './attestation.js';
 import { bytesOfLength, decodeMessage, enumSet, enumValue, KNOWN, text, u64 } from './codec.js';
-import { encodeEnvelope, openEnvelope, signEnvelope } from './envelope.js';
+import { encodeEnvelope, type SignatureVerifier, signEnvelope, verifyEnvelope } from './envelope.js';
 import { fail } from './errors.js';
 import { assertLanguage } from './language.js';
 import {
@@ -89,6 +89,8 @@ export interface AnnouncePolicy {
   requireVerified?: boolean;
   /** Skips re-verifying the signature of an attestation seen before (see AttestationCache). */
   attestationCache?: AttestationCache;
+  /** Checks both signatures (announce, attestation); `verify` of @qpc/crypto by default. */
+  verifySignature?: SignatureVerifier;
 }
 
 function checkUrl(url: string): string | undefined {
@@ -201,11 +203,11 @@ export function validateAnnounceBody(body: Uint8Array, signerKey: Uint8Array, no
  * received, body rules, then the attestation against the trust store. Throws FappError.
  */
 export function verifyAnnounce(bytes: Uint8Array, policy: AnnouncePolicy): VerifiedAnnounce {
-  const env = openEnvelope(bytes, FappKind.SLOT_ANNOUNCE);
+  const env = verifyEnvelope(decodeMessage(FappSignedSchema, bytes), FappKind.SLOT_ANNOUNCE, policy.verifySignature);
   const announce = validateAnnounceBody(env.body, env.signerKey, policy.nowMs);
   let status: AttestationStatus = { kind: 'unverified' };
   if (announce.attestation) {
-    status = checkAttestation(announce.attestation, announce.therapistKey, policy.trust, policy.nowMs, policy.attestationCache);
+    status = checkAttestation(announce.attestation, announce.therapistKey, policy.trust, policy.nowMs, policy.attestationCache, policy.verifySignature);
     const covered = new Set(status.attestation.fachrichtungen);
     for (const f of announce.fachrichtungen) if (!covered.has(f)) fail('ATTESTATION_SCOPE', `attestation does not cover Fachrichtung ${f}`);
   } else if (policy.requireVerified) {

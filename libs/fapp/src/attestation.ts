@@ -2,7 +2,7 @@ import { create, toBinary } from '@bufbuild/protobuf';
 import { concatBytes, randomBytes, sha256, toHex, utf8, type SigningKeyPair } from '@qpc/crypto';
 import { FappKind, FappSignedSchema, LicenceAttestationSchema, RevocationListSchema, type Fachrichtung, type FappSigned } from '@qpc/proto';
 import { bytesOfLength, decodeMessage, enumSet, KNOWN, u64 } from './codec.js';
-import { encodeEnvelope, signEnvelope, verifyEnvelope } from './envelope.js';
+import { encodeEnvelope, type SignatureVerifier, signEnvelope, verifyEnvelope } from './envelope.js';
 import { fail } from './errors.js';
 import {
   COMMITMENT_BYTES,
@@ -159,13 +159,14 @@ export function checkAttestation(
   trust: TrustStore,
   nowMs: number,
   cache?: AttestationCache,
+  verifySignature?: SignatureVerifier,
 ): Extract<AttestationStatus, { kind: 'verified' }> {
   const entry = trust.authorities.get(toHex(envelope.signerKey));
   if (!entry) fail('UNKNOWN_ATTESTATION', 'attestation signed by an authority not in the trust store');
   const key = cache ? attestationCacheKey(envelope) : '';
   let a = cache?.get(key);
   if (!a) {
-    const v = verifyEnvelope(envelope, FappKind.LICENCE_ATTESTATION);
+    const v = verifyEnvelope(envelope, FappKind.LICENCE_ATTESTATION, verifySignature);
     a = decodeAttestationBody(v.body, v.signerKey);
     cache?.set(key, a);
   }

@@ -47,17 +47,24 @@ export interface VerifiedEnvelope {
 }
 
 /**
+ * Checks one Ed25519 signature (`verify` of @qpc/crypto by default). A caller may pass one
+ * that records the check and answers true, to run many checks elsewhere (other threads) —
+ * the result then stands only once every recorded check has passed.
+ */
+export type SignatureVerifier = (publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array) => boolean;
+
+/**
  * Checks an already decoded envelope: kind, key and signature lengths, hop limit, and the
  * signature over `body` exactly as received (never re-serialized).
  */
-export function verifyEnvelope(envelope: FappSigned, expected: FappKind): VerifiedEnvelope {
+export function verifyEnvelope(envelope: FappSigned, expected: FappKind, verifySignature: SignatureVerifier = verify): VerifiedEnvelope {
   if (envelope.kind !== expected) fail('WRONG_KIND', `expected kind ${FappKind[expected]}, got ${envelope.kind}`);
   bytesOfLength(envelope.signerKey, ED25519_PUBLIC_KEY_BYTES, 'signer_key', 'INVALID_KEY');
   if (envelope.signature.length !== ED25519_SIGNATURE_BYTES) fail('BAD_SIGNATURE', 'signature must be 64 bytes');
   if (envelope.hopCount > MAX_HOPS) fail('HOP_LIMIT', `hop_count ${envelope.hopCount} exceeds ${MAX_HOPS}`);
   let ok: boolean;
   try {
-    ok = verify(envelope.signerKey, signingInput(expected, envelope.body), envelope.signature);
+    ok = verifySignature(envelope.signerKey, signingInput(expected, envelope.body), envelope.signature);
   } catch {
     ok = false;
   }

@@ -19,7 +19,7 @@ export {
   type ZonedParts,
 } from './time.js';
 export { decodeMessage } from './codec.js';
-export { signingInput, signEnvelope, encodeEnvelope, verifyEnvelope, openEnvelope, forwardEnvelope, type VerifiedEnvelope } from './envelope.js';
+export { signingInput, signEnvelope, encodeEnvelope, verifyEnvelope, openEnvelope, forwardEnvelope, type SignatureVerifier, type VerifiedEnvelope } from './envelope.js';
 export {
   licenceCommitment,
   licenceMatches,

@@ -28,9 +28,10 @@ const results: { name: string; ratio: number; lo: number; hi: number }[] = [];
 
 // Paired measurement. The machine this runs on is shared and loaded, so the two sides are
 // never timed in separate blocks: each round runs the wrapper and the raw library op by op,
-// alternately (the order flips every op and every round), and sums each side's time. A round's
-// ratio is ours/raw over the same stretch of wall time, so a load spike hits both sides. The row
-// reports the median over rounds (per-op time and ratio) and the lowest..highest round ratio.
+// alternately (the order flips every op and every round), and every op is timed on its own.
+// Figures are medians of those op times, so a load spike or a GC pause costs one op, not a
+// whole block. The row prints median(ours) / median(raw) over all ops, and the lowest and
+// highest of the same ratio taken round by round (how much the load moved it).
 interface PairedOpts {
   rounds: number;
   /** Op pairs per round; or a time budget per round from which it is derived. */
@@ -61,34 +62,33 @@ async function paired(ours: () => unknown, base: () => unknown, o: PairedOpts): 
     await ours();
   }
   if (!per) per = Math.max(3, Math.round((o.roundMs ?? 100) / ((performance.now() - t0) / Math.max(warm, 1))));
-  const rO: number[] = [];
-  const rB: number[] = [];
+  const allO: number[] = [];
+  const allB: number[] = [];
   const ratios: number[] = [];
+  const timed = async (fn: () => unknown, into: number[], all: number[]): Promise<void> => {
+    const t = performance.now();
+    await fn();
+    const d = performance.now() - t;
+    into.push(d);
+    all.push(d);
+  };
   for (let r = 0; r < o.rounds; r++) {
-    let so = 0;
-    let sb = 0;
+    const tO: number[] = [];
+    const tB: number[] = [];
     for (let i = 0; i < per; i++) {
       if ((i + r) % 2 === 0) {
-        let t = performance.now();
-        await ours();
-        so += performance.now() - t;
-        t = performance.now();
-        await base();
-        sb += performance.now() - t;
+        await timed(ours, tO, allO);
+        await timed(base, tB, allB);
       } else {
-        let t = performance.now();
-        await base();
-        sb += performance.now() - t;
-        t = performance.now();
-        await ours();
-        so += performance.now() - t;
+        await timed(base, tB, allB);
+        await timed(ours, tO, allO);
       }
     }
-    rO.push(so / per);
-    rB.push(sb / per);
-    ratios.push(so / sb);
+    ratios.push(median(tO) / median(tB));
   }
-  return { ours: median(rO), base: median(rB), ratio: median(ratios), lo: Math.min(...ratios), hi: Math.max(...ratios) };
+  const mo = median(allO);
+  const mb = median(allB);
+  return { ours: mo, base: mb, ratio: mo / mb, lo: Math.min(...ratios), hi: Math.max(...ratios) };
 }
 
 async function line(name: string, ours: () => unknown, base: () => unknown, opts: PairedOpts, unit: 'ops' | 'ms' = 'ms'): Promise<void> {

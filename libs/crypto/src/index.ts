@@ -83,6 +83,7 @@ export {
   groupMembers,
   ownLeafIndex,
   isActiveMember,
+  epochAuthenticator,
 } from './mls.js';
 export {
   MerkleLog,

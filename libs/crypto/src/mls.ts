@@ -207,6 +207,13 @@ export function groupEpoch(g: MlsGroup): bigint {
 export function ownLeafIndex(g: MlsGroup): number {
   return g.state.privatePath.leafIndex;
 }
+/**
+ * RFC 9420 §8.7 epoch authenticator: members who compare it out of band (or in a later epoch)
+ * know they share the same group state.
+ */
+export function epochAuthenticator(g: MlsGroup): Uint8Array {
+  return g.state.keySchedule.epochAuthenticator.slice();
+}
 export function isActiveMember(g: MlsGroup): boolean {
   return g.state.groupActiveState.kind === 'active';
 }

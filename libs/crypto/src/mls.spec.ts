@@ -175,6 +175,13 @@ describe('MLS wrapper', () => {
     expect(await code(joinFromWelcome(up.commit, kp))).toBe('UNEXPECTED_MESSAGE');
   });
 
+  it('a key package whose signature does not verify is KEY_PACKAGE_INVALID', async () => {
+    const [a] = (await makeGroup(['alice'])) as [MlsGroup];
+    const kp = (await createKeyPackage(utf8('mallory'))).encoded.slice();
+    kp[kp.length - 5]! ^= 0x01; // inside the key package's signature
+    expect(await code(addMembers(a, [kp]))).toBe('KEY_PACKAGE_INVALID');
+  });
+
   it('a welcome for someone else is WELCOME_NOT_FOR_US', async () => {
     const [a] = (await makeGroup(['alice'])) as [MlsGroup];
     const bob = await createKeyPackage(utf8('bob'));

@@ -155,6 +155,9 @@ export interface EnvelopeCounters {
   dropped: Record<DropReason, number>;
 }
 
+/** What send() did with an envelope. */
+export type SendOutcome = { kind: 'delivered' } | { kind: 'forwarded'; nextHop: string } | { kind: 'stored' } | { kind: 'dropped'; reason: DropReason };
+
 /** A channel this node is a member of. */
 export interface ChannelMembership {
   id: string;
@@ -381,31 +384,29 @@ export class MeshNode {
    * the route, or kept in this node's store-and-forward queue until a route or the
    * recipient appears. Returns what happened; an invalid envelope throws MeshError.
    */
-  async send(envelope: Uint8Array): Promise<'delivered' | 'forwarded' | 'stored'> {
-    const opened = openMeshEnvelope(envelope, this.now());
-    const r = await this.dispatch(envelope);
-    if (r === 'dropped') meshFail('HOP_LIMIT', `envelope ${opened.contentIdHex} was not sent`);
-    return r;
+  async send(envelope: Uint8Array): Promise<SendOutcome> {
+    openMeshEnvelope(envelope, this.now());
+    return this.dispatch(envelope);
   }
 
-  private async dispatch(bytes: Uint8Array): Promise<'delivered' | 'forwarded' | 'stored' | 'dropped'> {
+  private async dispatch(bytes: Uint8Array): Promise<SendOutcome> {
     const connected = new Set(this.libp2p.getPeers().map((p) => p.toString()));
     const d = this.router.decide(bytes, this.now(), (p) => connected.has(p));
     switch (d.kind) {
       case 'drop':
         this.envelopeCounters.dropped[d.reason]++;
         this.emit({ type: 'envelope', action: 'dropped', reason: d.reason, ...(d.opened ? { contentId: d.opened.contentIdHex } : {}) });
-        return 'dropped';
+        return { kind: 'dropped', reason: d.reason };
       case 'deliver':
         this.envelopeCounters.delivered++;
         this.emit({ type: 'envelope', action: 'delivered', contentId: d.opened.contentIdHex });
         this.opts.onEnvelope?.(d.opened);
-        return 'delivered';
+        return { kind: 'delivered' };
       case 'forward':
         if (await this.relayTo(d.nextHop, d.bytes)) {
           this.envelopeCounters.forwarded++;
           this.emit({ type: 'envelope', action: 'forwarded', contentId: d.opened.contentIdHex, to: d.nextHop });
-          return 'forwarded';
+          return { kind: 'forwarded', nextHop: d.nextHop };
         }
         return this.keep(d.opened.bytes);
       case 'store':
@@ -413,17 +414,17 @@ export class MeshNode {
     }
   }
 
-  private keep(bytes: Uint8Array): 'stored' | 'dropped' {
+  private keep(bytes: Uint8Array): SendOutcome {
     const r = this.saf.deposit(bytes, this.now());
     if (r.kind === 'rejected') {
       const reason: DropReason = r.error.code === 'QUEUE_FULL' ? 'queue-full' : 'no-route';
       this.envelopeCounters.dropped[reason]++;
       this.emit({ type: 'envelope', action: 'dropped', reason });
-      return 'dropped';
+      return { kind: 'dropped', reason };
     }
     this.envelopeCounters.stored++;
     this.emit({ type: 'envelope', action: 'stored', contentId: r.kind === 'stored' ? r.entry.contentIdHex : r.contentIdHex });
-    return 'stored';
+    return { kind: 'stored' };
   }
 
   /** Hands envelope bytes to a neighbour over /qpc/route/1; true once the neighbour took custody. */

@@ -1,6 +1,6 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { generateKemKeyPair, generateSigningKeyPair, type SigningKeyPair, toHex } from '@qpc/crypto';
-import { buildAnnounce, type AnnounceInput } from '@qpc/fapp';
+import { buildAnnounce, issueAttestation, type AnnounceInput } from '@qpc/fapp';
 import { Altersgruppe, Fachrichtung, FappSignedSchema, Kostentraeger, Modalitaet, Terminart } from '@qpc/proto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,21 @@ const T0 = Date.UTC(2026, 10, 2, 8, 0);
 const HOUR = 3600_000;
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
 const kem = generateKemKeyPair();
+const authority = generateSigningKeyPair();
+
+function attestation(who: SigningKeyPair, id: number): Uint8Array {
+  return issueAttestation(
+    authority,
+    { therapistKey: who.publicKey, licenceNumber: `PP-${id}`, fachrichtungen: [Fachrichtung.VERHALTENSTHERAPIE], validUntilMs: T0 + 365 * 24 * HOUR, salt: new Uint8Array(32).fill(id), attestationId: new Uint8Array(16).fill(id) },
+    T0 - 24 * HOUR,
+  ).bytes;
+}
+
+function flipSignature(signed: Uint8Array): Uint8Array {
+  const env = fromBinary(FappSignedSchema, signed);
+  env.signature[5]! ^= 1;
+  return toBinary(FappSignedSchema, create(FappSignedSchema, env));
+}
 
 let t: TestApp;
 
@@ -67,7 +82,7 @@ function expectProblem(res: { statusCode: number; headers: Record<string, unknow
 }
 
 beforeAll(async () => {
-  t = await createTestApp({}, { clock: new TestClock(T0) });
+  t = await createTestApp({ FAPP_AUTHORITIES: `Test-Kammer=${toHex(authority.publicKey)}` }, { clock: new TestClock(T0) });
 });
 
 afterAll(async () => {
@@ -105,6 +120,28 @@ describe('POST /fapp/announces/batch', () => {
     expect(await storedAnnounce(a)).toBe(b64(items[0] as Uint8Array));
     expect(await storedAnnounce(b)).toBe(b64(items[3] as Uint8Array));
     expect(await storedAnnounce(c)).toBeNull();
+  });
+
+  it('checks the signatures of a large batch on worker threads with the same verdicts (announce and attestation)', async () => {
+    const keys = Array.from({ length: 24 }, () => generateSigningKeyPair());
+    const items = keys.map((k, i) => buildAnnounce(k, { ...input(1, [24 + i]), attestation: attestation(k, i + 1) }, T0));
+    items[3] = flipSignature(items[3]!);
+    items[7] = buildAnnounce(keys[7]!, { ...input(1, [24]), attestation: flipSignature(attestation(keys[7]!, 8)) }, T0);
+    items[11] = buildAnnounce(keys[11]!, { ...input(1, [24]), attestation: attestation(keys[12]!, 13) }, T0); // someone else's
+    const body = (await batch(items)).json() as { results: (Item & { verified?: boolean; authority?: string })[]; stored: number };
+    expect(body.stored).toBe(21);
+    const rejectedItems = body.results.filter((r) => r.status === 'rejected').map((r) => [r.index, r.code]);
+    expect(rejectedItems).toEqual([
+      [3, 'fapp.bad_signature'],
+      [7, 'fapp.bad_signature'],
+      [11, 'fapp.attestation_mismatch'],
+    ]);
+    for (const [i] of rejectedItems) {
+      const single = await t.app.inject({ method: 'POST', url: '/api/v1/fapp/announces', payload: { announce: b64(items[i as number]!) } });
+      expectProblem(single, 400, body.results[i as number]!.code!);
+      expect(await storedAnnounce(keys[i as number]!)).toBeNull();
+    }
+    expect(body.results.filter((r) => r.status === 'stored').every((r) => r.verified === true && r.authority === 'Test-Kammer')).toBe(true);
   });
 
   it('keeps the highest sequence of a therapist within one batch; exact copies are duplicates, resending is harmless', async () => {

@@ -1,0 +1,127 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+
+/** One Ed25519 check: raw 32-byte public key, the signed bytes, the 64-byte signature. */
+export interface SignatureCheck {
+  publicKey: Uint8Array;
+  message: Uint8Array;
+  signature: Uint8Array;
+}
+
+// The worker is plain JavaScript on node:crypto (OpenSSL's Ed25519, the same primitive the
+// Node provider of @qpc/crypto calls), so it runs the same from sources and from a build.
+// Keys come in as raw bytes and are imported as JWK (cheap); the few keys seen often (the
+// licensing authorities) stay imported.
+const WORKER_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+const { createPublicKey, verify } = require('node:crypto');
+const keys = new Map();
+function keyFor(raw) {
+  const x = Buffer.from(raw.buffer, raw.byteOffset, 32).toString('base64url');
+  let k = keys.get(x);
+  if (!k) {
+    k = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+    if (keys.size >= 256) keys.delete(keys.keys().next().value);
+  }
+  keys.set(x, k);
+  return k;
+}
+parentPort.on('message', ({ id, count, keys: pk, signatures, messages, offsets }) => {
+  const out = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    try {
+      out[i] = verify(null, messages.subarray(offsets[i], offsets[i + 1]), keyFor(pk.subarray(32 * i, 32 * i + 32)), signatures.subarray(64 * i, 64 * i + 64)) ? 1 : 0;
+    } catch {
+      out[i] = 0;
+    }
+  }
+  parentPort.postMessage({ id, out }, [out.buffer]);
+});
+`;
+
+interface Pending {
+  resolve(out: Uint8Array): void;
+  reject(e: unknown): void;
+}
+
+/** Below this many checks a batch is verified on the calling thread (messaging would cost more). */
+export const POOL_MIN_CHECKS = 16;
+
+/**
+ * Ed25519 verification spread over worker threads. A check with a malformed key or
+ * signature is simply `false`, as with `verify` of @qpc/crypto.
+ */
+export class SignaturePool {
+  private readonly workers: { worker: Worker; pending: Map<number, Pending> }[] = [];
+  private nextId = 0;
+  private nextWorker = 0;
+
+  constructor(readonly size: number = Math.min(4, availableParallelism())) {}
+
+  /** Results in the order of `checks`. */
+  async verifyAll(checks: readonly SignatureCheck[]): Promise<boolean[]> {
+    if (checks.length === 0) return [];
+    const parts = Math.max(1, Math.min(this.size, Math.ceil(checks.length / POOL_MIN_CHECKS)));
+    const per = Math.ceil(checks.length / parts);
+    const chunks: Promise<Uint8Array>[] = [];
+    for (let i = 0; i < checks.length; i += per) chunks.push(this.run(checks.slice(i, i + per)));
+    const out: boolean[] = [];
+    for (const c of await Promise.all(chunks)) for (const r of c) out.push(r === 1);
+    return out;
+  }
+
+  async close(): Promise<void> {
+    const all = this.workers.splice(0);
+    await Promise.all(all.map((w) => w.worker.terminate()));
+  }
+
+  private run(checks: readonly SignatureCheck[]): Promise<Uint8Array> {
+    const count = checks.length;
+    const keys = new Uint8Array(32 * count);
+    const signatures = new Uint8Array(64 * count);
+    const offsets = new Uint32Array(count + 1);
+    let total = 0;
+    checks.forEach((c, i) => {
+      offsets[i] = total;
+      total += c.message.length;
+    });
+    offsets[count] = total;
+    const messages = new Uint8Array(total);
+    checks.forEach((c, i) => {
+      // A key or signature of the wrong length cannot verify: zeros never do.
+      if (c.publicKey.length === 32) keys.set(c.publicKey, 32 * i);
+      if (c.signature.length === 64) signatures.set(c.signature, 64 * i);
+      messages.set(c.message, offsets[i]);
+    });
+    const bad = checks.map((c) => c.publicKey.length !== 32 || c.signature.length !== 64);
+    const w = this.worker();
+    const id = this.nextId++;
+    return new Promise<Uint8Array>((resolve, reject) => {
+      w.pending.set(id, { resolve: (out) => resolve(out.map((r, i) => (bad[i] ? 0 : r))), reject });
+      w.worker.postMessage({ id, count, keys, signatures, messages, offsets }, [keys.buffer, signatures.buffer, messages.buffer, offsets.buffer]);
+    });
+  }
+
+  private worker(): { worker: Worker; pending: Map<number, Pending> } {
+    if (this.workers.length < this.size) {
+      const worker = new Worker(WORKER_SOURCE, { eval: true });
+      worker.unref();
+      const entry = { worker, pending: new Map<number, Pending>() };
+      worker.on('message', ({ id, out }: { id: number; out: Uint8Array }) => {
+        entry.pending.get(id)?.resolve(out);
+        entry.pending.delete(id);
+      });
+      const fail = (e: unknown) => {
+        for (const p of entry.pending.values()) p.reject(e);
+        entry.pending.clear();
+        const i = this.workers.indexOf(entry);
+        if (i >= 0) this.workers.splice(i, 1);
+      };
+      worker.on('error', fail);
+      worker.on('exit', (code) => fail(new Error(`signature worker exited with code ${code}`)));
+      this.workers.push(entry);
+      return entry;
+    }
+    return this.workers[this.nextWorker++ % this.workers.length]!;
+  }
+}

@@ -1,0 +1,46 @@
+import { generateSigningKeyPair, sign, verify } from '@qpc/crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type SignatureCheck, SignaturePool } from './signature-pool.node.js';
+
+const pool = new SignaturePool(2);
+afterAll(() => pool.close());
+
+function checks(): { checks: SignatureCheck[]; names: string[] } {
+  const out: SignatureCheck[] = [];
+  const names: string[] = [];
+  const add = (name: string, c: SignatureCheck) => (names.push(name), out.push(c));
+  for (let i = 0; i < 12; i++) {
+    const k = generateSigningKeyPair();
+    const message = new TextEncoder().encode(`message ${i} `.repeat(i * 40));
+    const signature = sign(k.secretKey, message);
+    add(`good ${i}`, { publicKey: k.publicKey, message, signature });
+    const flipped = signature.slice();
+    flipped[i % 64]! ^= 1;
+    add(`flipped signature ${i}`, { publicKey: k.publicKey, message, signature: flipped });
+    add(`other message ${i}`, { publicKey: k.publicKey, message: new Uint8Array([...message, 1]), signature });
+  }
+  const k = generateSigningKeyPair();
+  const m = new Uint8Array([1, 2, 3]);
+  const s = sign(k.secretKey, m);
+  add('short key', { publicKey: k.publicKey.subarray(0, 31), message: m, signature: s });
+  add('short signature', { publicKey: k.publicKey, message: m, signature: s.subarray(0, 63) });
+  add('key not on the curve', { publicKey: new Uint8Array(32).fill(0xff), message: m, signature: s });
+  add('empty message', { publicKey: k.publicKey, message: new Uint8Array(0), signature: sign(k.secretKey, new Uint8Array(0)) });
+  return { checks: out, names };
+}
+
+describe('SignaturePool', () => {
+  it('gives the same answer as verify of @qpc/crypto for every check, in order, across workers', async () => {
+    const { checks: cs, names } = checks();
+    const got = await pool.verifyAll(cs);
+    expect(Object.fromEntries(names.map((n, i) => [n, got[i]]))).toEqual(Object.fromEntries(names.map((n, i) => [n, verify(cs[i]!.publicKey, cs[i]!.message, cs[i]!.signature)])));
+    expect(got.filter(Boolean)).toHaveLength(13);
+  });
+
+  it('serves concurrent callers independently', async () => {
+    const { checks: cs } = checks();
+    const [a, b, c] = await Promise.all([pool.verifyAll(cs), pool.verifyAll(cs.slice().reverse()), pool.verifyAll([])]);
+    expect(b).toEqual(a.slice().reverse());
+    expect(c).toEqual([]);
+  });
+});

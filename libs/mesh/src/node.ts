@@ -554,6 +554,7 @@ export class MeshNode {
 
   /** Relays a channel by id without its key: forwards well-formed frames it cannot read. */
   relayChannel(idHex: string): void {
+    if (!/^[0-9a-f]{32}$/.test(idHex)) meshFail('MALFORMED', 'channel id must be 32 lowercase hex digits');
     const topic = channelTopic(fromHexId(idHex));
     this.relayedChannels.add(idHex);
     this.pubsub.topicValidators.set(topic, (_peer, msg) => {

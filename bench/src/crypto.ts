@@ -15,6 +15,8 @@ import {
   decodeMlsMessage,
   emptyPskIndex,
   encodeMlsMessage,
+  getCiphersuiteFromName,
+  getCiphersuiteImpl,
   processPrivateMessage,
   type ClientState,
   type Proposal,
@@ -158,7 +160,8 @@ function decodePrivate(bytes: Uint8Array) {
 async function mlsBench(n: number): Promise<void> {
   const t0 = performance.now();
   const fx = await mlsFixture(n);
-  const cs = await qc.mlsCiphersuite();
+  // the raw side uses ts-mls's own suite object (WebCrypto Ed25519), not the wrapper's
+  const cs = await getCiphersuiteImpl(getCiphersuiteFromName(qc.MLS_DEFAULT_SUITE));
   console.log(`\nMLS suite 1, ${n} members (setup ${fmtMs(performance.now() - t0)} ms)`);
   console.log(row(['', '@qpc/crypto', 'ts-mls', 'ratio', 'rounds lo..hi'], W));
   const msg = qc.randomBytes(1024);

@@ -1,8 +1,10 @@
 import fc from 'fast-check';
+import { getCiphersuiteFromName, getCiphersuiteImpl } from 'ts-mls';
 import { describe, expect, it } from 'vitest';
+import { provider } from '#provider';
 import { fromUtf8, randomBytes, utf8 } from './bytes.js';
 import { CryptoError } from './errors.js';
-import { generateSigningKeyPair } from './identity.js';
+import { generateSigningKeyPair, sign } from './identity.js';
 import {
   addMembers,
   confirmCommit,
@@ -17,7 +19,9 @@ import {
   groupMembers,
   isActiveMember,
   joinFromWelcome,
+  MLS_DEFAULT_SUITE,
   MLS_XWING_SUITE,
+  mlsCiphersuite,
   type MlsGroup,
   type MlsSuite,
   ownLeafIndex,
@@ -173,6 +177,34 @@ describe('MLS wrapper', () => {
     const kp = await createKeyPackage(utf8('x'));
     expect(await code(processMessage(b, kp.encoded))).toBe('UNEXPECTED_MESSAGE');
     expect(await code(joinFromWelcome(up.commit, kp))).toBe('UNEXPECTED_MESSAGE');
+  });
+
+  it('on Node, MLS Ed25519 signs through the native provider, byte for byte as ts-mls does', async () => {
+    expect(provider.name).toBe('node');
+    const ours = (await mlsCiphersuite()).signature;
+    const raw = (await getCiphersuiteImpl(getCiphersuiteFromName(MLS_DEFAULT_SUITE))).signature;
+    expect(ours).not.toBe(raw);
+    const msg = randomBytes(100);
+    // a seed from our keygen, and a PKCS#8 key from ts-mls's own keygen (as older states hold)
+    const seedKey = await ours.keygen();
+    expect(seedKey.signKey.length).toBe(32);
+    const pkcs8Key = await raw.keygen();
+    expect(pkcs8Key.signKey.length).toBe(48);
+    for (const k of [seedKey, pkcs8Key]) {
+      const sig = await ours.sign(k.signKey, msg);
+      expect(sig).toEqual(await raw.sign(k.signKey, msg)); // Ed25519 is deterministic
+      expect(sig).toEqual(sign(k.signKey.subarray(k.signKey.length - 32), msg));
+      expect(await ours.verify(k.publicKey, msg, sig)).toBe(true);
+      expect(await raw.verify(k.publicKey, msg, sig)).toBe(true);
+      const bad = sig.slice();
+      bad[0]! ^= 1;
+      expect(await ours.verify(k.publicKey, msg, bad)).toBe(false);
+    }
+    // a wiped PKCS#8 key is never used with stale cached key material
+    const before = await ours.sign(pkcs8Key.signKey, msg);
+    pkcs8Key.signKey.fill(0, 16);
+    expect(await ours.sign(pkcs8Key.signKey, msg)).not.toEqual(before);
+    expect(await code(() => ours.sign(randomBytes(40), msg))).toBe('INVALID_KEY');
   });
 
   it('a key package whose signature does not verify is KEY_PACKAGE_INVALID', async () => {

@@ -31,11 +31,12 @@ import {
   type PrivateKeyPackage,
   type Proposal,
 } from 'ts-mls';
+import { provider } from '#provider';
 import { defaultClientConfig } from 'ts-mls/clientConfig.js';
 import { CodecError, CryptoError as TsMlsCryptoError, CryptoVerificationError, MlsError, ValidationError } from 'ts-mls/mlsError.js';
-import { concatBytes, constantTimeEqual, expectBytes, randomBytes, utf8, zeroize } from './bytes.js';
+import { concatBytes, constantTimeEqual, expectBytes, fromHex, randomBytes, utf8, zeroize } from './bytes.js';
 import { CryptoError, type CryptoErrorCode } from './errors.js';
-import type { SigningKeyPair } from './identity.js';
+import { generateSigningKeyPair, verify as verifySignature, type SigningKeyPair } from './identity.js';
 
 // MLS (RFC 9420) over ts-mls. The wrapper's job: bytes in, bytes out; one error type with
 // stable codes; a pending-commit model so an epoch race (two commits on one epoch) can be
@@ -47,13 +48,46 @@ export const MLS_DEFAULT_SUITE: CiphersuiteName = 'MLS_128_DHKEMX25519_AES128GCM
 export const MLS_XWING_SUITE: CiphersuiteName = 'MLS_256_XWING_AES256GCM_SHA512_Ed25519';
 export type MlsSuite = CiphersuiteName;
 
+// ts-mls signs and verifies Ed25519 through WebCrypto and imports the key on every call (a
+// PKCS#8 import per signature, a raw import per verification). On Node our provider does the
+// same RFC 8032 operation through node:crypto with cached key objects, so the Ed25519 suites
+// get it as their signature implementation there. In the browser ts-mls keeps its own
+// (WebCrypto where the browser has Ed25519), which is faster than pure JS.
+const PKCS8_ED25519 = fromHex('302e020100300506032b657004220420');
+const seeds = new WeakMap<Uint8Array, Uint8Array>();
+function ed25519Seed(signKey: Uint8Array): Uint8Array {
+  if (signKey.length === 32) return signKey;
+  // Keys made by ts-mls's own keygen (e.g. in a state exported before this change) are PKCS#8.
+  let seed = seeds.get(signKey);
+  if (!seed) {
+    if (signKey.length !== 48 || !constantTimeEqual(signKey.subarray(0, 16), PKCS8_ED25519)) {
+      throw new CryptoError('INVALID_KEY', 'unsupported Ed25519 signing key encoding');
+    }
+    // A view, not a copy: wiping the PKCS#8 array wipes the seed, and the provider's key cache
+    // notices.
+    seed = signKey.subarray(16);
+    seeds.set(signKey, seed);
+  }
+  return seed;
+}
+
+const nativeEd25519: CiphersuiteImpl['signature'] = {
+  sign: (signKey, message) => Promise.resolve(provider.ed25519Sign(ed25519Seed(signKey), message)),
+  verify: (publicKey, message, signature) => Promise.resolve(verifySignature(publicKey, message, signature)),
+  keygen: () => {
+    const kp = generateSigningKeyPair();
+    return Promise.resolve({ signKey: kp.secretKey, publicKey: kp.publicKey });
+  },
+};
+
 const impls = new Map<CiphersuiteName, Promise<CiphersuiteImpl>>();
 const ready = new Map<CiphersuiteName, CiphersuiteImpl>();
 /** The ts-mls ciphersuite implementation, created once per suite. */
 export function mlsCiphersuite(suite: MlsSuite = MLS_DEFAULT_SUITE): Promise<CiphersuiteImpl> {
   let p = impls.get(suite);
   if (!p) {
-    p = getCiphersuiteImpl(getCiphersuiteFromName(suite)).then((cs) => {
+    p = getCiphersuiteImpl(getCiphersuiteFromName(suite)).then((raw) => {
+      const cs = provider.name === 'node' && suite.endsWith('_Ed25519') ? { ...raw, signature: nativeEd25519 } : raw;
       ready.set(suite, cs);
       return cs;
     });

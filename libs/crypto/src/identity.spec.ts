@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fromHex, sha256, toHex, utf8 } from './bytes.js';
 import { fingerprint, generateSigningKeyPair, meshAddress, sign, signingKeyPairFromSeed, verify } from './identity.js';
@@ -46,6 +47,16 @@ describe('identity (Ed25519)', () => {
     expect(verify(kp.publicKey, utf8('x'), new Uint8Array(10))).toBe(false);
     expect(verify(new Uint8Array(32).fill(0xff), utf8('x'), new Uint8Array(64))).toBe(false);
     expect(verify('nope' as unknown as Uint8Array, utf8('x'), new Uint8Array(64))).toBe(false);
+  });
+
+  it('property: verify on random keys, messages and signatures returns false and never throws', () => {
+    const kp = generateSigningKeyPair();
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 40 }), fc.constant(kp.publicKey)), fc.uint8Array({ maxLength: 64 }), fc.uint8Array({ minLength: 60, maxLength: 66 }), (pk, m, sig) => {
+        expect(verify(pk, m, sig)).toBe(false);
+      }),
+      { numRuns: 200 },
+    );
   });
 
   it('rejects a wrong-size seed with INVALID_KEY', () => {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { constantTimeEqual, fromHex, toHex } from './bytes.js';
 import { CryptoError } from './errors.js';
@@ -38,5 +39,25 @@ describe('X-Wing (draft-connolly-cfrg-xwing-kem)', () => {
     expect(() => xwingEncapsulate(new Uint8Array(10))).toThrow(CryptoError);
     expect(() => xwingEncapsulate(kp.publicKey, new Uint8Array(32))).toThrow(CryptoError);
     expect(() => xwingDecapsulate(kp.secretKey, new Uint8Array(1000))).toThrow(CryptoError);
+  });
+
+  it('property: random keys and ciphertexts, of any length, give a result or a CryptoError', () => {
+    const kp = generateKemKeyPair();
+    const outcome = (f: () => Uint8Array | { sharedSecret: Uint8Array }): string => {
+      try {
+        const r = f();
+        return (r instanceof Uint8Array ? r : r.sharedSecret).length === 32 ? 'secret' : 'bad length';
+      } catch (e) {
+        return e instanceof CryptoError ? 'CryptoError' : `other: ${String(e)}`;
+      }
+    };
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 1300 }), fc.uint8Array({ minLength: 1120, maxLength: 1120 }), fc.uint8Array({ minLength: 1216, maxLength: 1216 })), (b) => {
+        expect(outcome(() => xwingDecapsulate(kp.secretKey, b))).toBe(b.length === 1120 ? 'secret' : 'CryptoError');
+        expect(outcome(() => xwingEncapsulate(b))).toMatch(b.length === 1216 ? /^(secret|CryptoError)$/ : /^CryptoError$/);
+        expect(outcome(() => xwingDecapsulate(b, new Uint8Array(1120)))).toBe(b.length === 32 ? 'secret' : 'CryptoError');
+      }),
+      { numRuns: 60 },
+    );
   });
 });

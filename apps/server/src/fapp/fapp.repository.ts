@@ -165,7 +165,8 @@ export class FappRepository {
    * The batch form of `upsertAnnounce`: every announce and all their slots in one statement
    * (one round trip, one transaction), with the same rules per therapist. The therapists must
    * be distinct; they are written in therapist-id order so two batches sharing therapists
-   * lock the rows in the same order and cannot deadlock. Returns the therapist ids stored;
+   * lock the announce rows in the same order and cannot deadlock (slot and hold rows are
+   * only touched by the holder of their announce row's lock). Returns the therapist ids stored;
    * the others had a stored sequence at least as high.
    */
   async upsertAnnounces(items: readonly AnnounceWrite[]): Promise<Set<string>> {
@@ -195,13 +196,13 @@ export class FappRepository {
          RETURNING therapist_id
        ), ns AS (
          SELECT * FROM unnest($17::text[], $18::text[], $19::timestamptz[], $20::smallint[], $21::smallint[], $22::smallint[])
-           WITH ORDINALITY AS ns(therapist_id, slot_id, start_at, dur, art, grp, ord)
+           AS ns(therapist_id, slot_id, start_at, dur, art, grp)
        ), gone AS (
          DELETE FROM fapp_slot s USING a WHERE s.therapist_id = a.therapist_id
            AND NOT EXISTS (SELECT 1 FROM ns WHERE ns.therapist_id = s.therapist_id AND ns.slot_id = s.slot_id)
        ), slots AS (
          INSERT INTO fapp_slot (therapist_id, slot_id, start_at, duration_min, terminart, group_size)
-         SELECT ns.therapist_id, ns.slot_id, ns.start_at, ns.dur, ns.art, ns.grp FROM ns JOIN a ON a.therapist_id = ns.therapist_id ORDER BY ns.ord
+         SELECT ns.therapist_id, ns.slot_id, ns.start_at, ns.dur, ns.art, ns.grp FROM ns JOIN a ON a.therapist_id = ns.therapist_id
          ON CONFLICT (therapist_id, slot_id) DO UPDATE SET
            start_at = EXCLUDED.start_at, duration_min = EXCLUDED.duration_min, terminart = EXCLUDED.terminart, group_size = EXCLUDED.group_size
        ), done_holds AS (

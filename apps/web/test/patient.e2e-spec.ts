@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromHex, toBase64Url, fromBase64Url, randomBytes } from '@qpc/crypto';
-import { buildConfirm, matchSlots, openReservation, signChallenge, verifyAnnounce, zonedParts, type MatchCandidate, type SlotFilter, type SlotMatch } from '@qpc/fapp';
-import { Terminart } from '@qpc/proto';
+import { buildAnnounce, buildConfirm, decodeMessage, matchSlots, openReservation, signChallenge, verifyAnnounce, zonedParts, type MatchCandidate, type SlotFilter, type SlotMatch } from '@qpc/fapp';
+import { FappSignedSchema, Terminart } from '@qpc/proto';
 import { type DemoTherapist } from '@qpc/seed';
 import { type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -386,6 +386,57 @@ describe.skipIf(browser.kind !== 'available')(`patient search, reservation and a
     } finally {
       await slow.stop();
     }
+  });
+
+  it('drops announces whose signature or attestation does not verify, and says so', async () => {
+    // The server refuses such announces, so they are slipped into the real sync response.
+    const inRegion = p.data.therapists.filter((t) => t.plz === plz);
+    const elsewhere = p.data.therapists.filter((t) => !t.plz.startsWith(region) && t.attestation);
+    expect(elsewhere.length).toBeGreaterThanOrEqual(3);
+    const [borrower, flipped, control] = elsewhere as [DemoTherapist, DemoTherapist, DemoTherapist];
+    const lender = p.data.therapists.find((t) => t.attestation && t !== borrower)!;
+    const forged = inRegion[0]!;
+    const id = (t: DemoTherapist) => Buffer.from(t.signing.publicKey).toString('hex');
+    /** The last byte of FappSigned bytes (hop_count 0 is not encoded) is the signature's. */
+    const flipSignature = (bytes: Uint8Array): Uint8Array => {
+      const out = bytes.slice();
+      out[out.length - 1]! ^= 0x01;
+      expect(decodeMessage(FappSignedSchema, out).signature).not.toEqual(decodeMessage(FappSignedSchema, bytes).signature);
+      return out;
+    };
+    // Signed correctly by the therapist's own key, moved to the patient's PLZ.
+    const resign = (t: DemoTherapist, attestation: Uint8Array) => buildAnnounce(t.signing, { ...t.input, plz, attestation, sequence: t.input.sequence + 1 }, Date.now());
+    const injected = {
+      // the announce of a therapist at this PLZ with one bit of its signature flipped
+      [toBase64Url(forged.announce)]: toBase64Url(flipSignature(forged.announce)),
+    };
+    const extra = [
+      resign(borrower, lender.attestation!), // another therapist's licence attestation
+      resign(flipped, flipSignature(flipped.attestation!)), // the authority's signature broken
+      resign(control, control.attestation!), // untouched: proves re-signed announces do show
+    ].map(toBase64Url);
+
+    const page = await newPage();
+    let served = 0;
+    await page.route(`**/api/v1/fapp/regions/${region}/announces**`, async (route) => {
+      const response = await route.fetch();
+      const body = (await response.json()) as { announces: string[] };
+      expect(body.announces).toContain(toBase64Url(forged.announce));
+      body.announces = [...body.announces.map((a) => injected[a] ?? a), ...extra];
+      served++;
+      await route.fulfill({ response, json: body });
+    });
+    await search(page, 'de', plz);
+    expect(served).toBe(1);
+    await expect.poll(() => page.getByTestId('search-status').innerText()).toContain('3 Angebote ließen sich nicht prüfen und werden nicht angezeigt.');
+    const shown = new Set(await page.locator('[data-testid="results"] > li').evaluateAll((els) => els.map((e) => e.getAttribute('data-therapist'))));
+    for (const t of [forged, borrower, flipped]) expect(shown.has(id(t)), t.displayName).toBe(false);
+    expect(shown.has(id(control))).toBe(true);
+    for (const text of await page.locator(`[data-testid="results"] > li[data-therapist="${id(control)}"]`).allInnerTexts()) {
+      expect(text).toContain(`verifiziert durch ${p.data.authority.name}`);
+    }
+    await page.screenshot({ path: join(SCREENSHOTS, 'search-tampered-de.png'), fullPage: true });
+    await page.close();
   });
 
   it('made requests to its own origin only and logged no errors (CSP included)', () => {

@@ -158,6 +158,11 @@ export class ServerConfig {
   @IsInt()
   @Min(1)
   LOGIN_RATE_PER_MIN = 20;
+
+  /** NATS server(s) (`nats://host:4222`, comma-separated) that carry messenger push events between instances; unset = in-process only. */
+  @IsOptional()
+  @Matches(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, { message: 'NATS_URL must be nats://host:port (comma-separated for several)' })
+  NATS_URL?: string;
 }
 
 export class ConfigError extends Error {
@@ -169,7 +174,7 @@ export class ConfigError extends Error {
 
 /** Reads and validates the configuration; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
-  const keys = Object.keys(new ServerConfig()).concat('DATABASE_URL', 'OPAQUE_SERVER_SETUP', 'SERVER_SIGNING_KEY');
+  const keys = Object.keys(new ServerConfig()).concat('DATABASE_URL', 'OPAQUE_SERVER_SETUP', 'SERVER_SIGNING_KEY', 'NATS_URL');
   const picked: Record<string, string> = {};
   for (const key of keys) {
     const value = env[key];

@@ -134,7 +134,14 @@ export class DeliveryService {
           stop();
         };
       });
-      rows = await this.repo.fetch(deviceId, after, limit);
+      try {
+        // Across instances the subscription must be in force on NATS before the second look.
+        await this.events.settled();
+        rows = await this.repo.fetch(deviceId, after, limit);
+      } catch (e) {
+        off();
+        throw e;
+      }
       if (rows.length === 0) {
         await arrived;
         rows = await this.repo.fetch(deviceId, after, limit);

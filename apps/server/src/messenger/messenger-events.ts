@@ -1,4 +1,7 @@
 import { EventEmitter } from 'node:events';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit, Optional } from '@nestjs/common';
+import { connect, type NatsConnection, type Subscription } from 'nats';
+import { ServerConfig } from '../config/config.js';
 
 export interface QueuedMessage {
   seq: number;
@@ -9,39 +12,162 @@ export interface QueuedMessage {
   groupId?: string;
 }
 
-/**
- * In-process fan-out of committed events to WebSocket connections and long-polls. Emitted only
- * after the writing transaction commits. Across instances the same interface rides on NATS.
- */
-export class MessengerEvents {
-  private readonly bus = new EventEmitter();
+/** What travels on a device's subject between instances. */
+type Frame = { t: 'm'; m: QueuedMessage[] } | { t: 'g' } | { t: 'k'; n: number };
 
-  constructor() {
+/** One subject per device: opaque ids only, never a user name. */
+export const NATS_SUBJECT_PREFIX = 'qpc.dev.';
+
+/**
+ * Fan-out of committed events (new messages, device gone, key packages low) to the WebSocket
+ * connections and long-polls that wait for a device. Emitted only after the writing transaction
+ * commits. Without NATS_URL it is an in-process EventEmitter. With NATS_URL every event is also
+ * published on `qpc.dev.<deviceId>`, and an instance subscribes to a device's subject while it
+ * has a local listener for that device, so a message enqueued on one instance reaches a socket
+ * held by another. The queue in the database stays the truth: a push is a fast path, and an empty
+ * message list means "look in the database" (a frame too large for NATS, or a reconnect).
+ */
+@Injectable()
+export class MessengerEvents implements OnModuleInit, OnModuleDestroy {
+  private readonly bus = new EventEmitter();
+  private readonly log = new Logger('messenger-events');
+  private nc: NatsConnection | undefined;
+  private readonly subs = new Map<string, { sub: Subscription | undefined; refs: number }>();
+
+  constructor(@Optional() @Inject(ServerConfig) private readonly config?: ServerConfig) {
     this.bus.setMaxListeners(0);
+  }
+
+  async onModuleInit(): Promise<void> {
+    const url = this.config?.NATS_URL;
+    if (!url) return;
+    try {
+      this.nc = await connect({ servers: url.split(','), name: 'qpc-server', noEcho: true, maxReconnectAttempts: -1 });
+    } catch (e) {
+      throw new Error(`NATS_URL: cannot connect (${(e as Error).message})`, { cause: e });
+    }
+    for (const deviceId of this.subs.keys()) this.natsSubscribe(deviceId);
+    void this.watch(this.nc);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    const nc = this.nc;
+    this.nc = undefined;
+    if (nc && !nc.isClosed()) await nc.drain().catch(() => undefined);
+  }
+
+  /** Whether events cross instances (NATS_URL set and connected once). */
+  get distributed(): boolean {
+    return this.nc !== undefined;
+  }
+
+  /** Whether this instance has a listener (socket or long-poll) waiting for the device. */
+  listening(deviceId: string): boolean {
+    return this.subs.has(deviceId);
+  }
+
+  /**
+   * Resolves once every subscription made so far is in force on the NATS server, so a caller that
+   * subscribes and then reads the database cannot miss an event published in between.
+   */
+  async settled(): Promise<void> {
+    if (this.nc && !this.nc.isClosed()) await this.nc.flush();
   }
 
   messages(deviceId: string, messages: QueuedMessage[]): void {
     this.bus.emit(`m:${deviceId}`, messages);
+    this.publish(deviceId, { t: 'm', m: messages });
   }
   onMessages(deviceId: string, fn: (m: QueuedMessage[]) => void): () => void {
-    this.bus.on(`m:${deviceId}`, fn);
-    return () => this.bus.off(`m:${deviceId}`, fn);
+    return this.listen(`m:${deviceId}`, deviceId, fn);
   }
 
-  /** The device was revoked or its account deleted: drop its connections now. */
+  /** The device was revoked or its account deleted: drop its connections now, on every instance. */
   deviceGone(deviceId: string): void {
     this.bus.emit(`g:${deviceId}`);
+    this.publish(deviceId, { t: 'g' });
   }
   onDeviceGone(deviceId: string, fn: () => void): () => void {
-    this.bus.on(`g:${deviceId}`, fn);
-    return () => this.bus.off(`g:${deviceId}`, fn);
+    return this.listen(`g:${deviceId}`, deviceId, fn);
   }
 
   keysLow(deviceId: string, available: number): void {
     this.bus.emit(`k:${deviceId}`, available);
+    this.publish(deviceId, { t: 'k', n: available });
   }
   onKeysLow(deviceId: string, fn: (available: number) => void): () => void {
-    this.bus.on(`k:${deviceId}`, fn);
-    return () => this.bus.off(`k:${deviceId}`, fn);
+    return this.listen(`k:${deviceId}`, deviceId, fn);
+  }
+
+  private listen<A extends unknown[]>(event: string, deviceId: string, fn: (...a: A) => void): () => void {
+    this.bus.on(event, fn as (...a: unknown[]) => void);
+    this.ref(deviceId);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.bus.off(event, fn as (...a: unknown[]) => void);
+      this.unref(deviceId);
+    };
+  }
+
+  private ref(deviceId: string): void {
+    const s = this.subs.get(deviceId);
+    if (s) {
+      s.refs++;
+      return;
+    }
+    this.subs.set(deviceId, { sub: undefined, refs: 1 });
+    this.natsSubscribe(deviceId);
+  }
+
+  private unref(deviceId: string): void {
+    const s = this.subs.get(deviceId);
+    if (!s || --s.refs > 0) return;
+    this.subs.delete(deviceId);
+    s.sub?.unsubscribe();
+  }
+
+  private natsSubscribe(deviceId: string): void {
+    const s = this.subs.get(deviceId);
+    if (!this.nc || this.nc.isClosed() || !s || s.sub) return;
+    s.sub = this.nc.subscribe(NATS_SUBJECT_PREFIX + deviceId, {
+      callback: (err, msg) => {
+        if (err) return;
+        let frame: Frame;
+        try {
+          frame = msg.json<Frame>();
+        } catch {
+          return;
+        }
+        if (frame.t === 'm') this.bus.emit(`m:${deviceId}`, Array.isArray(frame.m) ? frame.m : []);
+        else if (frame.t === 'g') this.bus.emit(`g:${deviceId}`);
+        else if (frame.t === 'k') this.bus.emit(`k:${deviceId}`, frame.n);
+      },
+    });
+  }
+
+  private publish(deviceId: string, frame: Frame): void {
+    const nc = this.nc;
+    if (!nc || nc.isClosed()) return;
+    let data = Buffer.from(JSON.stringify(frame));
+    // Too large for one NATS message: send the nudge, the other instance reads the database.
+    if (frame.t === 'm' && nc.info && data.length > nc.info.max_payload) data = Buffer.from(JSON.stringify({ t: 'm', m: [] }));
+    try {
+      nc.publish(NATS_SUBJECT_PREFIX + deviceId, data);
+    } catch (e) {
+      this.log.warn(`NATS publish failed: ${(e as Error).message}`);
+    }
+  }
+
+  /** After a reconnect, events may have been missed: every waiting listener looks in the database. */
+  private async watch(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect') this.log.warn('NATS disconnected; pushes from other instances wait for the reconnect');
+      if (s.type === 'reconnect') {
+        this.log.log('NATS reconnected; waiting listeners re-read their queues');
+        for (const deviceId of this.subs.keys()) this.bus.emit(`m:${deviceId}`, []);
+      }
+    }
   }
 }

@@ -69,27 +69,55 @@ export class PushGateway implements OnGatewayConnection {
         return undefined;
       }
       const id = session.deviceId;
-      // Live messages wait until the backlog is out, then only newer ones follow: in order, once.
+      // Messages go out in sequence order without holes: a client acks "up to", so a message
+      // skipped here would be deleted unseen. Live events that do not continue the sequence (an
+      // empty nudge, events from two instances crossing on NATS, a reconnect) make the
+      // connection re-read its queue from the database, which holds every committed message.
       let lastSent = after;
-      let buffered: QueuedMessage[] | null = [];
-      const push = (messages: QueuedMessage[]) => {
+      let pending: QueuedMessage[] | null = [];
+      const sendFrom = (messages: QueuedMessage[]) => {
         const fresh = messages.filter((m) => m.seq > lastSent);
         if (fresh.length === 0) return;
         lastSent = fresh[fresh.length - 1]!.seq;
         send({ type: 'messages', messages: fresh });
       };
-      offs.push(this.events.onMessages(id, (ms) => (buffered ? buffered.push(...ms) : push(ms))));
+      let nudged = false;
+      const catchUp = async (): Promise<void> => {
+        pending = [];
+        try {
+          do {
+            nudged = false;
+            for (;;) {
+              const rows = await this.delivery.fetch(id, lastSent, BACKLOG_PAGE);
+              if (rows.length > 0) sendFrom(rows.map(toQueued));
+              if (rows.length < BACKLOG_PAGE) break;
+            }
+          } while (nudged);
+        } finally {
+          const later = pending.sort((a, b) => a.seq - b.seq);
+          pending = null;
+          // Committed after the read (or read already): in order, and the database was just consulted.
+          sendFrom(later);
+        }
+      };
+      const live = (messages: QueuedMessage[]) => {
+        if (pending) {
+          if (messages.length === 0) nudged = true;
+          pending.push(...messages);
+          return;
+        }
+        const fresh = messages.filter((m) => m.seq > lastSent).sort((a, b) => a.seq - b.seq);
+        const inOrder = fresh.length > 0 && fresh.every((m, i) => m.seq === lastSent + 1 + i);
+        if (inOrder) sendFrom(fresh);
+        else if (messages.length === 0 || fresh.length > 0) void catchUp().catch((e) => this.log.error(e));
+      };
+      offs.push(this.events.onMessages(id, live));
       offs.push(this.events.onDeviceGone(id, () => socket.close(WS_CLOSE.revoked, 'device revoked')));
       offs.push(this.events.onKeysLow(id, (available) => send({ type: 'keys.low', available })));
+      // Subscribed on every instance before the queue is read: nothing committed from here on is missed.
+      await this.events.settled();
       send({ type: 'ready', nextSeq: await this.delivery.nextSeq(id) });
-      for (;;) {
-        const rows = await this.delivery.fetch(id, lastSent, BACKLOG_PAGE);
-        if (rows.length > 0) push(rows.map(toQueued));
-        if (rows.length < BACKLOG_PAGE) break;
-      }
-      const pending = buffered.sort((a, b) => a.seq - b.seq);
-      buffered = null;
-      push(pending);
+      await catchUp();
       return id;
     } catch (e) {
       this.log.error(e);

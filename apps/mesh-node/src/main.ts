@@ -1,12 +1,12 @@
 #!/usr/bin/env node
-import { OptionsError, parseNodeOptions } from './options.js';
-import { runNode } from './run.js';
+import { queryControl } from './control-client.js';
+import { OptionsError, parseCli } from './options.js';
 
 // qpc-node: the clinic mesh daemon. JSON lines on stdout; SIGTERM/SIGINT stop it cleanly.
 async function main(): Promise<void> {
-  let options;
+  let cli;
   try {
-    options = parseNodeOptions(process.argv.slice(2));
+    cli = parseCli(process.argv.slice(2));
   } catch (e) {
     if (e instanceof OptionsError) {
       process.stderr.write(`${e.message}\n`);
@@ -14,7 +14,18 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const running = await runNode(options);
+  if (cli.command !== 'start') {
+    try {
+      process.stdout.write(await queryControl(cli.command, cli.control));
+    } catch (e) {
+      process.stderr.write(`qpc-node ${cli.command}: ${e instanceof Error ? e.message : String(e)} (is a node running with --control?)\n`);
+      process.exit(69);
+    }
+    return;
+  }
+  // The node (libp2p and all) is loaded only to start one.
+  const { runNode } = await import('./run.js');
+  const running = await runNode(cli.options);
   const stop = (signal: string) => {
     process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), event: 'signal', signal })}\n`);
     running.shutdown().then(

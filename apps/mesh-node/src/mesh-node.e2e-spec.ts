@@ -52,7 +52,7 @@ afterAll(async () => {
 describe('qpc-node', () => {
   it('keeps its identity and its store-and-forward queue across a restart', async () => {
     const logs: LogLine[] = [];
-    const opts = parseNodeOptions(['--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, 'a'), '--region', '10']);
+    const opts = parseNodeOptions(['--listen', '/ip4/127.0.0.1/tcp/0', '--control', 'off', '--data-dir', join(dir, 'a'), '--region', '10']);
     const first = await runNode(opts, { log: (l) => logs.push(l), now });
     const peerId = first.node.peerId.toString();
     const recipient = signingKeyPairFromSeed(sha256(utf8('node-e2e/recipient')));
@@ -85,7 +85,7 @@ describe('qpc-node', () => {
     const inRegion = data.therapists.filter((t) => t.plz.startsWith('10'));
     const [fromServer, fromMesh] = [inRegion[0]!, inRegion[1]!];
     regionAnnounces = [toBase64Url(fromServer.announce)];
-    const bridged = await runNode(parseNodeOptions(['--listen', '/ip4/127.0.0.1/tcp/0', '--data-dir', join(dir, 'b'), '--region', '10', '--server', serverUrl, ...trustArgs]), {
+    const bridged = await runNode(parseNodeOptions(['--listen', '/ip4/127.0.0.1/tcp/0', '--control', 'off', '--data-dir', join(dir, 'b'), '--region', '10', '--server', serverUrl, ...trustArgs]), {
       log: () => undefined,
       now,
     });

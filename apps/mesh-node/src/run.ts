@@ -2,6 +2,7 @@ import { fromHex } from '@qpc/crypto';
 import { createTrustStore } from '@qpc/fapp';
 import { createMeshNode, type MeshEvent, type MeshNode } from '@qpc/mesh';
 import { ServerBridge, type FetchLike } from './bridge.js';
+import { startControlServer, type ControlServer } from './control.js';
 import { loadOrCreateIdentity, loadSafSnapshot, saveSafSnapshot } from './identity.js';
 import type { NodeOptions } from './options.js';
 
@@ -10,6 +11,8 @@ export type LogLine = Record<string, unknown>;
 export interface RunningNode {
   node: MeshNode;
   bridge: ServerBridge | undefined;
+  /** The loopback control endpoint, when on. */
+  control: ControlServer | undefined;
   /** Saves the store-and-forward queue and stops libp2p. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -44,6 +47,8 @@ export async function runNode(o: NodeOptions, deps: RunDeps = {}): Promise<Runni
     regions: o.regions,
     trust,
     verifiedOnly: o.verifiedOnly,
+    mdns: o.mdns,
+    dht: o.dht,
     ...(safSnapshot ? { safSnapshot } : {}),
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.heartbeatIntervalMs ? { heartbeatIntervalMs: deps.heartbeatIntervalMs } : {}),
@@ -56,6 +61,14 @@ export async function runNode(o: NodeOptions, deps: RunDeps = {}): Promise<Runni
     bridge = new ServerBridge({ server: o.server, node, regions: o.regions, log, ...(deps.fetch ? { fetch: deps.fetch } : {}) });
     bridge.start();
   }
+  let control: ControlServer | undefined;
+  try {
+    control = o.control ? await startControlServer(node, o.control) : undefined;
+  } catch (e) {
+    await bridge?.stop();
+    await node.stop();
+    throw e;
+  }
   const saveTimer = setInterval(() => void saveSafSnapshot(o.dataDir, node.saf.snapshot()).catch(() => undefined), 60_000);
   saveTimer.unref();
   log({
@@ -66,12 +79,14 @@ export async function runNode(o: NodeOptions, deps: RunDeps = {}): Promise<Runni
     ports: node.multiaddrs().map((m) => Number(m.split('/tcp/')[1]?.split('/')[0])),
     regions: o.regions,
     bridge: o.server !== undefined,
+    controlPort: control?.port ?? null,
     safEnvelopes: node.saf.stats().envelopes,
   });
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
     stopping ??= (async () => {
       clearInterval(saveTimer);
+      await control?.close();
       await bridge?.stop();
       await saveSafSnapshot(o.dataDir, node.saf.snapshot());
       await node.stop();
@@ -79,5 +94,5 @@ export async function runNode(o: NodeOptions, deps: RunDeps = {}): Promise<Runni
     })();
     return stopping;
   };
-  return { node, bridge, shutdown };
+  return { node, bridge, control, shutdown };
 }

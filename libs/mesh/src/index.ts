@@ -11,3 +11,4 @@ export * from './node.js';
 export * from './frames.js';
 export * from './router.js';
 export * from './channel.js';
+export * from './metrics.js';

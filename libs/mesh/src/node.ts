@@ -905,6 +905,10 @@ function isConnection(t: Target | Connection): t is Connection {
 }
 
 /** A peer's mesh address (hex): its peer key is its mesh signing key. */
+export function meshAddressOfPeer(peer: PeerId): string | undefined {
+  return addressOfPeer(peer);
+}
+
 function addressOfPeer(peer: PeerId): string | undefined {
   return peer.publicKey?.type === 'Ed25519' ? toHex(meshAddress(peer.publicKey.raw)) : undefined;
 }

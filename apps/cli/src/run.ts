@@ -1,8 +1,12 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { FACHRICHTUNG_LABELS, isFappError, verifyAttestation } from '@qpc/fapp';
+import type { Readable, Writable } from 'node:stream';
+import { FACHRICHTUNG_LABELS, isFappError, TERMINART_LABELS, verifyAttestation } from '@qpc/fapp';
 import { ApiClient, ApiError } from '@qpc/sdk';
 import { demoAuthority, issueDemoAttestation } from '@qpc/seed';
-import { parseCommand, USAGE, UsageError, type FappAttestCommand, type FappVerifyAttestationCommand } from './args.js';
+import { type AccountOptions, COMMAND_USAGE, parseCommand, USAGE, UsageError, type FappAttestCommand, type FappSearchCommand, type FappVerifyAttestationCommand } from './args.js';
+import { describeError, EXIT } from './exit.js';
+import { runRepl } from './repl.js';
+import { connect } from './session.js';
 
 export const VERSION = '0.1.0';
 /** sysexits.h EX_USAGE: the command line was wrong. */
@@ -16,6 +20,11 @@ export interface CliIo {
   now?: () => number;
   readFile?: (path: string) => Promise<string>;
   writeFile?: (path: string, text: string) => Promise<void>;
+  /** Environment (QPC_SERVER, QPC_DATA_DIR, QPC_PASSWORD, HOME, NO_COLOR). */
+  env?: Record<string, string | undefined>;
+  /** Terminal streams for the REPL. */
+  stdin?: Readable;
+  stdoutStream?: Writable & { isTTY?: boolean };
 }
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
@@ -25,7 +34,7 @@ const DEMO_WARNING = 'DEMO authority: its key is public, anyone can sign as it. 
 export async function run(argv: string[], io: CliIo): Promise<number> {
   let cmd;
   try {
-    cmd = parseCommand(argv);
+    cmd = parseCommand(argv, io.env ?? {});
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr(`${e.message}\n`);
@@ -34,9 +43,19 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
     throw e;
   }
   switch (cmd.kind) {
-    case 'help':
-      io.stdout(`${USAGE}\n`);
+    case 'help': {
+      if (cmd.topic === undefined) {
+        io.stdout(`${USAGE}\n`);
+        return 0;
+      }
+      const text = COMMAND_USAGE[cmd.topic] ?? (cmd.topic === 'fapp' ? Object.entries(COMMAND_USAGE).filter(([k]) => k.startsWith('fapp ')).map(([, v]) => v).join('\n\n') : undefined);
+      if (text === undefined) {
+        io.stderr(`no help for ${JSON.stringify(cmd.topic)}\n${USAGE}\n`);
+        return EX_USAGE;
+      }
+      io.stdout(`${text}\n`);
       return 0;
+    }
     case 'version':
       io.stdout(`qpc ${VERSION}\n`);
       return 0;
@@ -49,9 +68,46 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
       } catch (e) {
         const reason = e instanceof ApiError ? `${e.code}: ${e.message}` : String(e);
         io.stderr(`${cmd.api}: not ready (${reason})\n`);
-        return 1;
+        return e instanceof ApiError && e.code === 'network' ? EXIT.UNAVAILABLE : 1;
       }
     }
+    case 'repl':
+      if (!io.stdin || !io.stdoutStream) throw new Error('the REPL needs a terminal');
+      return runRepl(cmd.account, { input: io.stdin, output: io.stdoutStream, env: io.env ?? {} });
+    case 'send':
+      return messenger(cmd.account, io, async (client) => {
+        await client.sync();
+        const id = await client.startDm(cmd.to);
+        const r = await client.sendText(id, cmd.text);
+        if (r.deliveries === null) {
+          io.stderr(`cannot reach ${cmd.account.server}; the message stays in the outbox and goes out with the next qpc command\n`);
+          return EXIT.UNAVAILABLE;
+        }
+        io.stdout(`sent to ${cmd.to}\n`);
+        return EXIT.OK;
+      });
+    case 'fetch':
+      return messenger(cmd.account, io, async (client) => {
+        await client.flushOutbox();
+        for (const e of await client.sync()) {
+          if (e.kind === 'message') {
+            const c = client.conversation(e.groupId);
+            const where = c ? (c.kind === 'group' ? `#${c.name}` : c.name) : e.groupId.slice(0, 8);
+            if (cmd.json) io.stdout(`${JSON.stringify({ conversation: where, from: e.sender, verified: e.verified, text: e.text, type: e.type, sentAt: e.sentAt, id: e.id })}\n`);
+            else io.stdout(`${c?.kind === 'dm' ? '' : `${where} `}[${e.sender}${e.verified ? '' : '?'}] ${e.text}\n`);
+          } else if (!cmd.json && e.kind === 'conversation') io.stdout(`* ${e.conversation.kind === 'dm' ? `${e.conversation.name} started a conversation with you` : `#${e.conversation.name}: ${e.conversation.members.join(', ')}`}\n`);
+        }
+        return EXIT.OK;
+      });
+    case 'devices':
+      return messenger(cmd.account, io, async (client) => {
+        const ds = await client.listDevices();
+        if (cmd.json) io.stdout(`${JSON.stringify(ds)}\n`);
+        else for (const d of ds) io.stdout(`${d.deviceId === client.deviceId ? '*' : ' '} ${d.deviceId}  ${d.name}  ${d.createdAt}${d.revokedAt ? `  revoked ${d.revokedAt}` : ''}\n`);
+        return EXIT.OK;
+      });
+    case 'fapp-search':
+      return fappSearch(cmd, io);
     case 'fapp-attest':
       return attest(cmd, io);
     case 'fapp-verify-attestation':
@@ -121,4 +177,67 @@ async function verify(cmd: FappVerifyAttestationCommand, io: CliIo): Promise<num
     }
     throw e;
   }
+}
+
+type Client = Awaited<ReturnType<typeof connect>>['client'];
+
+/** Logs in, runs one messenger action, maps failures to a message and an exit code. */
+async function messenger(a: AccountOptions, io: CliIo, action: (client: Client) => Promise<number>): Promise<number> {
+  try {
+    const { client } = await connect(a);
+    return await action(client);
+  } catch (e) {
+    const d = describeError(e, a.server);
+    io.stderr(`qpc: ${d.message}\n`);
+    return d.code;
+  }
+}
+
+interface SearchHit {
+  therapistId: string;
+  slotId: string;
+  start: string;
+  durationMinutes: number;
+  terminart: number;
+  plz: string;
+  verified: boolean;
+  authority: string | null;
+}
+
+const berlin = new Intl.DateTimeFormat('de-DE', { timeZone: 'Europe/Berlin', weekday: 'short', day: '2-digit', month: '2-digit', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+
+/** Anonymous FAPP search through the server's /api/v1/fapp/slots (no token, no identity). */
+async function fappSearch(cmd: FappSearchCommand, io: CliIo): Promise<number> {
+  const api = new ApiClient({ baseUrl: cmd.server });
+  let results: SearchHit[];
+  try {
+    const query: Record<string, string | number> = { plz: cmd.plz, limit: cmd.limit };
+    if (cmd.fachrichtungen.length > 0) query.fachrichtung = cmd.fachrichtungen.join(',');
+    results = (await api.request<{ results: SearchHit[] }>('GET', '/api/v1/fapp/slots', undefined, query)).results;
+  } catch (e) {
+    const d = describeError(e, cmd.server);
+    io.stderr(`qpc: ${d.message}\n`);
+    return d.code;
+  }
+  if (cmd.json) {
+    io.stdout(`${JSON.stringify(results)}\n`);
+    return EXIT.OK;
+  }
+  if (results.length === 0) {
+    io.stdout(`no free slots found for PLZ ${cmd.plz}*\n`);
+    return EXIT.OK;
+  }
+  const rows = results.map((r) => [
+    berlin.format(new Date(r.start)),
+    `${r.durationMinutes} min`,
+    TERMINART_LABELS[r.terminart as keyof typeof TERMINART_LABELS] ?? String(r.terminart),
+    r.plz,
+    r.verified ? `verified (${r.authority ?? '?'})` : 'unverified',
+    r.therapistId.slice(0, 12),
+  ]);
+  const head = ['Beginn (Europe/Berlin)', 'Dauer', 'Terminart', 'PLZ', 'Approbation', 'Therapeut:in'];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  io.stdout(`${[line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n')}\n`);
+  return EXIT.OK;
 }

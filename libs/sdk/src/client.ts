@@ -21,6 +21,7 @@ import {
   type MlsSuite,
   processMessage,
   restoreGroupState,
+  safetyNumber,
   sha256,
   sign,
   type SigningKeyPair,
@@ -211,6 +212,7 @@ export class QpcClient {
   private readonly sent = new Map<string, Delivery[]>();
   private readonly dirty = new Set<string>();
   private saving: Promise<void> = Promise.resolve();
+  private flushing: Promise<number> = Promise.resolve(0);
 
   constructor(private readonly opts: QpcClientOptions) {
     this.api = new ApiClient({ baseUrl: opts.baseUrl, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
@@ -447,10 +449,22 @@ export class QpcClient {
     return verifyReceipt(await this.key(), receipt, payload);
   }
 
-  /** The account's devices as the server lists them. */
-  async listDevices(): Promise<{ id: string; name: string; createdAt?: string; revokedAt?: string | null }[]> {
-    const r = await this.authed().request<unknown>('GET', '/api/v1/devices');
-    return (Array.isArray(r) ? r : ((r as { devices?: unknown[] }).devices ?? [])) as { id: string; name: string; createdAt?: string; revokedAt?: string | null }[];
+  /**
+   * Contact verification: the user's devices proven in the KT log (signed head checked), and
+   * for each a safety number over this device's key and theirs, to compare out of band.
+   */
+  async verifyContact(username: string): Promise<{ treeSize: number; devices: { deviceId: string; safetyNumber: string[] }[] }> {
+    const r = await this.resolveDevices(username);
+    const me = { publicKey: this.device!.signing.publicKey, stableId: utf8(this.user!) };
+    return {
+      treeSize: Number(r.head.treeSize),
+      devices: r.devices.map((d) => ({ deviceId: d.deviceId, safetyNumber: safetyNumber(me, { publicKey: d.signingKey, stableId: utf8(username) }).groups })),
+    };
+  }
+
+  /** The account's devices as the server lists them (revoked ones marked). */
+  async listDevices(): Promise<{ deviceId: string; name: string; createdAt: string; revokedAt: string | null }[]> {
+    return (await this.authed().request<{ devices: { deviceId: string; name: string; createdAt: string; revokedAt: string | null }[] }>('GET', '/api/v1/devices')).devices;
   }
 
   /** Revokes one of the account's devices (its tokens and queue go at once). */
@@ -649,8 +663,17 @@ export class QpcClient {
     return this.outbox.length;
   }
 
-  /** Sends the outbox in order; stops (keeping the rest) at the first network failure. */
-  async flushOutbox(): Promise<number> {
+  /** Sends the outbox in order; stops (keeping the rest) at the first network failure. One flush at a time. */
+  flushOutbox(): Promise<number> {
+    const p = this.flushing.then(
+      () => this.flushNow(),
+      () => this.flushNow(),
+    );
+    this.flushing = p.catch(() => 0);
+    return p;
+  }
+
+  private async flushNow(): Promise<number> {
     let sent = 0;
     try {
       while (this.outbox.length > 0) {

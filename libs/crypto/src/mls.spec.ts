@@ -207,6 +207,16 @@ describe('MLS wrapper', () => {
     expect(await code(() => ours.sign(randomBytes(40), msg))).toBe('INVALID_KEY');
   });
 
+  it('a commit keeps the secrets it consumed until confirmation, then they are zero', async () => {
+    const [a] = (await makeGroup(['alice', 'bob'])) as [MlsGroup, MlsGroup];
+    const up = await updateKeys(a);
+    const consumed = up.group.pending!.consumed;
+    expect(consumed.length).toBeGreaterThan(0);
+    expect(consumed.some((c) => c.some((x) => x !== 0))).toBe(true);
+    confirmCommit(up.group);
+    for (const c of consumed) expect(c.every((x) => x === 0)).toBe(true);
+  });
+
   it('a key package whose signature does not verify is KEY_PACKAGE_INVALID', async () => {
     const [a] = (await makeGroup(['alice'])) as [MlsGroup];
     const kp = (await createKeyPackage(utf8('mallory'))).encoded.slice();

@@ -54,7 +54,14 @@ export class PushGateway implements OnGatewayConnection {
         const after = typeof frame.after === 'number' && Number.isSafeInteger(frame.after) && frame.after >= 0 ? frame.after : 0;
         void this.hello(socket, typeof frame.token === 'string' ? frame.token : undefined, after, send, offs).then((id) => (deviceId = id));
       } else if (frame.type === 'ack' && deviceId && typeof frame.upTo === 'number' && Number.isSafeInteger(frame.upTo)) {
-        void this.delivery.ack(deviceId, frame.upTo).then((depth) => send({ type: 'acked', upTo: frame.upTo, depth }));
+        void this.delivery.ack(deviceId, frame.upTo).then(
+          (depth) => send({ type: 'acked', upTo: frame.upTo, depth }),
+          (e: unknown) => {
+            // A failed ack (database gone, shutdown) must not take the process down; the client acks again.
+            this.log.error(e);
+            send({ type: 'error', code: 'ws.ack_failed' });
+          },
+        );
       } else if (frame.type !== 'hello') {
         send({ type: 'error', code: deviceId ? 'ws.unknown_frame' : 'auth.unauthenticated' });
       }

@@ -1,0 +1,217 @@
+// Load generator for bench/src/delivery.ts, run as a child process so the clients do not share
+// the server's event loop. Talks to the parent over IPC: one request, one answer per phase.
+import { Pool, type PoolClient } from 'pg';
+import { WebSocket } from 'ws';
+
+export interface Pair {
+  senderToken: string;
+  recipientToken: string;
+  recipientDeviceId: string;
+  senderDeviceId: string;
+  groupId: string;
+  /** One MLS application message (base64url); the server reads only its framing. */
+  message: string;
+  groupIdBytes: string;
+}
+
+export type LoadRequest =
+  | { kind: 'closed'; port: number; pairs: Pair[]; ms: number }
+  | { kind: 'open'; port: number; pairs: Pair[]; ms: number; ratePerSec: number }
+  | { kind: 'raw'; databaseUrl: string; pairs: Pair[]; ms: number; poolSize: number };
+
+export interface LoadResult {
+  messages: number;
+  ms: number;
+  /** Enqueue (request start) to push (frame at the recipient), ms. */
+  latencies: number[];
+  errors: string[];
+}
+
+interface Conn {
+  ws: WebSocket;
+  onMessages: (seqs: number[], at: number) => void;
+  ack(upTo: number): void;
+  close(): void;
+}
+
+async function openRecipient(port: number, token: string): Promise<Conn> {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/ws`);
+  const conn: Conn = {
+    ws,
+    onMessages: () => undefined,
+    ack: (upTo) => ws.send(JSON.stringify({ type: 'ack', upTo })),
+    close: () => ws.close(),
+  };
+  let ready: () => void = () => undefined;
+  const isReady = new Promise<void>((r) => (ready = r));
+  ws.on('message', (d) => {
+    const at = performance.now();
+    const f = JSON.parse(String(d)) as { type: string; messages?: { seq: number }[] };
+    if (f.type === 'ready') ready();
+    else if (f.type === 'messages') conn.onMessages(f.messages!.map((m) => m.seq), at);
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  ws.send(JSON.stringify({ type: 'hello', token, after: 0 }));
+  await isReady;
+  return conn;
+}
+
+async function send(port: number, p: Pair): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${port}/api/v1/groups/${p.groupId}/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${p.senderToken}` },
+    body: JSON.stringify({ clientMessageId: crypto.randomUUID(), message: p.message }),
+  });
+  const body = (await res.json()) as { deliveries?: { seq: number }[]; code?: string };
+  if (res.status !== 201 || !body.deliveries?.[0]) throw new Error(`send ${res.status} ${body.code ?? ''}`);
+  return body.deliveries[0].seq;
+}
+
+/** Per pair: send, wait for the push, ack over the socket, next. N messages in flight. */
+async function closedLoop(req: Extract<LoadRequest, { kind: 'closed' }>): Promise<LoadResult> {
+  const conns = await Promise.all(req.pairs.map((p) => openRecipient(req.port, p.recipientToken)));
+  const latencies: number[] = [];
+  const errors: string[] = [];
+  let messages = 0;
+  const start = performance.now();
+  const deadline = start + req.ms;
+  await Promise.all(
+    req.pairs.map(async (p, i) => {
+      const c = conns[i]!;
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        const pushed = new Promise<{ seq: number; at: number }>((resolve) => (c.onMessages = (seqs, at) => resolve({ seq: seqs[seqs.length - 1]!, at })));
+        try {
+          await send(req.port, p);
+        } catch (e) {
+          if (errors.length < 5) errors.push((e as Error).message);
+          continue;
+        }
+        const { seq, at } = await pushed;
+        latencies.push(at - t0);
+        c.ack(seq);
+        messages++;
+      }
+    }),
+  );
+  const ms = performance.now() - start;
+  conns.forEach((c) => c.close());
+  return { messages, ms, latencies, errors };
+}
+
+/** Sends at a fixed total rate regardless of completions; latency = request start to push arrival. */
+async function openLoop(req: Extract<LoadRequest, { kind: 'open' }>): Promise<LoadResult> {
+  const conns = await Promise.all(req.pairs.map((p) => openRecipient(req.port, p.recipientToken)));
+  const latencies: number[] = [];
+  const errors: string[] = [];
+  const sentAt = req.pairs.map(() => new Map<number, number>());
+  const pushedAt = req.pairs.map(() => new Map<number, number>());
+  conns.forEach((c, i) => {
+    c.onMessages = (seqs, at) => {
+      for (const s of seqs) {
+        const t0 = sentAt[i]!.get(s);
+        if (t0 !== undefined) {
+          latencies.push(at - t0);
+          sentAt[i]!.delete(s);
+        } else pushedAt[i]!.set(s, at);
+      }
+      c.ack(seqs[seqs.length - 1]!);
+    };
+  });
+  const interval = 1000 / req.ratePerSec;
+  const start = performance.now();
+  const inflight: Promise<void>[] = [];
+  let n = 0;
+  while (performance.now() - start < req.ms) {
+    const due = start + n * interval;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const i = n % req.pairs.length;
+    const t0 = performance.now();
+    n++;
+    inflight.push(
+      send(req.port, req.pairs[i]!).then(
+        (seq) => {
+          const at = pushedAt[i]!.get(seq);
+          if (at !== undefined) {
+            latencies.push(at - t0);
+            pushedAt[i]!.delete(seq);
+          } else sentAt[i]!.set(seq, t0);
+        },
+        (e: Error) => {
+          if (errors.length < 5) errors.push(e.message);
+        },
+      ),
+    );
+  }
+  await Promise.all(inflight);
+  const until = performance.now() + 5000;
+  while (latencies.length < n - errors.length && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+  const ms = performance.now() - start;
+  conns.forEach((c) => c.close());
+  return { messages: n, ms, latencies, errors };
+}
+
+/**
+ * The same database work done raw with `pg`: per message one transaction that takes the queue's
+ * next sequence and inserts the row, then the ack's delete (one statement, as the server does).
+ */
+async function raw(req: Extract<LoadRequest, { kind: 'raw' }>): Promise<LoadResult> {
+  const pool = new Pool({ connectionString: req.databaseUrl, max: req.poolSize });
+  const errors: string[] = [];
+  let messages = 0;
+  const start = performance.now();
+  const deadline = start + req.ms;
+  await Promise.all(
+    req.pairs.map(async (p) => {
+      const payload = Buffer.from(p.message, 'base64url');
+      const gid = Buffer.from(p.groupIdBytes, 'base64url');
+      while (performance.now() < deadline) {
+        let c: PoolClient | undefined;
+        try {
+          c = await pool.connect();
+          await c.query('BEGIN');
+          const r = await c.query<{ seq: string }>(`UPDATE queue_head SET next_seq = next_seq + 1, depth = depth + 1 WHERE device_id = $1 RETURNING next_seq - 1 AS seq`, [p.recipientDeviceId]);
+          const seq = r.rows[0]!.seq;
+          await c.query(`INSERT INTO queued_message (device_id, seq, payload, sender_device_id, group_id, enqueued_at) VALUES ($1, $2, $3, $4, $5, $6)`, [
+            p.recipientDeviceId,
+            seq,
+            payload,
+            p.senderDeviceId,
+            gid,
+            new Date(),
+          ]);
+          await c.query('COMMIT');
+          c.release();
+          c = undefined;
+          await pool.query(
+            `WITH d AS (DELETE FROM queued_message WHERE device_id = $1 AND seq <= $2 RETURNING 1)
+             UPDATE queue_head SET depth = depth - (SELECT count(*) FROM d) WHERE device_id = $1 RETURNING depth`,
+            [p.recipientDeviceId, seq],
+          );
+          messages++;
+        } catch (e) {
+          if (c) {
+            await c.query('ROLLBACK').catch(() => undefined);
+            c.release();
+          }
+          if (errors.length < 5) errors.push((e as Error).message);
+        }
+      }
+    }),
+  );
+  const ms = performance.now() - start;
+  await pool.end();
+  return { messages, ms, latencies: [], errors };
+}
+
+process.on('message', (req: LoadRequest) => {
+  const run = req.kind === 'closed' ? closedLoop(req) : req.kind === 'open' ? openLoop(req) : raw(req);
+  run.then(
+    (r) => process.send!(r),
+    (e: Error) => process.send!({ messages: 0, ms: 0, latencies: [], errors: [e.stack ?? e.message] }),
+  );
+});

@@ -1,0 +1,159 @@
+// npm run bench -- delivery [--clients N] [--seconds S] [--pool N]
+// Messenger delivery of the real server (createApp on a fresh database: embedded PGlite, or
+// PostgreSQL when DATABASE_URL is set), with N sender/recipient pairs in 1:1 MLS groups. The
+// clients run in a child process (HTTP + WebSocket over 127.0.0.1), so they do not share the
+// server's event loop. In one run:
+//   (a) raw `pg` baseline: per message one transaction taking the queue's next sequence and
+//       inserting the row, then the ack's delete — the database work of a delivery, nothing else,
+//       same N workers, as many connections as the server's pool;
+//   (b) sustained messages/s through POST /groups/:id/messages -> WebSocket push -> ack, each
+//       pair with one message in flight (closed loop); target: >= 60 % of (a);
+//   (c) enqueue-to-push latency p50/p99 at half of (b), sent open-loop at a fixed rate;
+//       target: p99 < 25 ms.
+// Setup (accounts, devices, groups) is not measured.
+import { fork } from 'node:child_process';
+import { cpus, totalmem } from 'node:os';
+import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { addMembers, createKeyPackage, createMlsGroup, encryptMessage, groupId as mlsGroupId, processMessage, toBase64Url, utf8 } from '@qpc/crypto';
+import { createApp } from '../../apps/server/src/app.js';
+import { createLogger } from '../../apps/server/src/common/logger.js';
+import { loadConfig } from '../../apps/server/src/config/config.js';
+import { openDataSource } from '../../apps/server/src/database/data-source.js';
+import { startEmbeddedDatabase } from '../../apps/server/src/database/embedded.js';
+import { call, registerUser } from '../../apps/server/src/messenger/test-kit.js';
+import type { LoadRequest, LoadResult, Pair } from './_delivery-load.js';
+import { fmtMs, row } from './_util.js';
+
+function intArg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`--${name} needs a positive integer`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const CLIENTS = intArg('clients', 16);
+const SECONDS = intArg('seconds', 6);
+const POOL = intArg('pool', 10);
+/** Plaintext size of the MLS application message every send carries. */
+const MESSAGE_BYTES = 1024;
+
+interface Db {
+  url: string;
+  backend: string;
+  close(): Promise<void>;
+}
+
+async function freshDatabase(): Promise<Db> {
+  const given = process.env.DATABASE_URL;
+  if (!given) {
+    const db = await startEmbeddedDatabase();
+    return { url: db.url, backend: 'PGlite 0.5 (PostgreSQL 18 in WASM, in the server process)', close: () => db.stop() };
+  }
+  const name = `qpc_bench_delivery_${process.pid}`;
+  const admin = await openDataSource(given, 1);
+  await admin.query(`CREATE DATABASE "${name}"`);
+  const version: { server_version: string }[] = await admin.query('SHOW server_version');
+  const u = new URL(given);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    backend: `PostgreSQL ${version[0]?.server_version ?? '?'} (${u.host})`,
+    async close() {
+      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await admin.destroy();
+    },
+  };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function main(): Promise<void> {
+  const runStart = performance.now();
+  console.log(`delivery benchmark: ${CLIENTS} sender/recipient pairs, ${SECONDS} s per phase, server pool ${POOL}, ${MESSAGE_BYTES} B messages`);
+  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`);
+
+  let t0 = performance.now();
+  const db = await freshDatabase();
+  // The rate limit is per sending device and far below what one bench pair sends.
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DB_POOL_SIZE: String(POOL), DELIVERY_RATE_PER_MIN: '100000000' });
+  const sink = new Writable({ write: (_c, _e, cb) => cb() });
+  const { app } = await createApp({ config, databaseUrl: db.url, logger: createLogger(config.LOG_LEVEL, sink) });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const port = (app.getHttpServer().address() as { port: number }).port;
+  console.log(`server: createApp on a fresh ${db.backend}, listening on 127.0.0.1, up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+
+  const child = fork(fileURLToPath(new URL('./_delivery-load.ts', import.meta.url)), [], { stdio: 'inherit' });
+  const load = (req: LoadRequest) =>
+    new Promise<LoadResult>((resolve) => {
+      child.once('message', (r) => resolve(r as LoadResult));
+      child.send(req);
+    });
+
+  try {
+    // -- setup: pairs in 1:1 MLS groups --
+    t0 = performance.now();
+    const pairs: Pair[] = [];
+    for (let i = 0; i < CLIENTS; i++) {
+      const [s, r] = [await registerUser(app, `sender${i}`), await registerUser(app, `recipient${i}`)];
+      let g = await createMlsGroup(await createKeyPackage(utf8(s.deviceId), { signingKey: s.signing }));
+      const gid = toBase64Url(mlsGroupId(g));
+      await call(app, 'POST', '/api/v1/groups', { groupId: gid }, s.token);
+      const add = await addMembers(g, [(await createKeyPackage(utf8(r.deviceId), { signingKey: r.signing })).encoded]);
+      const res = await call(app, 'POST', `/api/v1/groups/${gid}/commits`, { clientMessageId: crypto.randomUUID(), commit: toBase64Url(add.commit), welcome: toBase64Url(add.welcome!), addDevices: [r.deviceId] }, s.token);
+      if (res.statusCode !== 201) throw new Error(`setup commit: ${res.statusCode} ${res.body}`);
+      g = (await processMessage(add.group, add.commit)).group;
+      await call(app, 'POST', '/api/v1/delivery/ack', { upTo: 1 }, r.token);
+      const { message } = await encryptMessage(g, new Uint8Array(MESSAGE_BYTES).fill(42));
+      pairs.push({ senderToken: s.token, recipientToken: r.token, senderDeviceId: s.deviceId, recipientDeviceId: r.deviceId, groupId: gid, groupIdBytes: gid, message: toBase64Url(message) });
+    }
+    console.log(`setup: ${CLIENTS * 2} accounts (OPAQUE), ${CLIENTS} groups, ${fmtMs(performance.now() - t0)} ms (not measured); message ${Buffer.from(pairs[0]!.message, 'base64url').length} B ciphertext`);
+
+    const ms = SECONDS * 1000;
+    // Warm-up of both paths (JIT, connections), not counted.
+    await load({ kind: 'raw', databaseUrl: db.url, pairs, ms: 1000, poolSize: POOL });
+    await load({ kind: 'closed', port, pairs, ms: 1000 });
+
+    const rawRes = await load({ kind: 'raw', databaseUrl: db.url, pairs, ms, poolSize: POOL });
+    const closed = await load({ kind: 'closed', port, pairs, ms });
+    const rawRate = (rawRes.messages / rawRes.ms) * 1000;
+    const ourRate = (closed.messages / closed.ms) * 1000;
+    const closedLat = [...closed.latencies].sort((a, b) => a - b);
+    const half = Math.max(1, Math.floor(ourRate / 2));
+    const open = await load({ kind: 'open', port, pairs, ms, ratePerSec: half });
+    const lat = [...open.latencies].sort((a, b) => a - b);
+    for (const [name, r] of [
+      ['raw', rawRes],
+      ['closed', closed],
+      ['open', open],
+    ] as const) {
+      if (r.errors.length > 0) console.log(`  ${name} errors: ${r.errors.join(' | ')}`);
+    }
+
+    const W = [64, 14, 24];
+    console.log(`\n${row(['', 'messages/s', 'enqueue->push p50 / p99'], W)}`);
+    console.log(row([`(a) raw pg: tx(next seq + insert), ack delete; ${CLIENTS} workers, ${POOL} conns`, rawRate.toFixed(0), '-'], W));
+    console.log(row([`(b) server: send -> push -> ack, ${CLIENTS} pairs, 1 in flight each`, ourRate.toFixed(0), `${fmtMs(percentile(closedLat, 50))} / ${fmtMs(percentile(closedLat, 99))} ms`], W));
+    console.log(
+      row([`(c) server at half of (b): ${half}/s open loop, ${open.messages} sent, ${lat.length} pushed`, ((open.messages / open.ms) * 1000).toFixed(0), `${fmtMs(percentile(lat, 50))} / ${fmtMs(percentile(lat, 99))} ms`], W),
+    );
+    const ratio = ourRate / rawRate;
+    const p99 = percentile(lat, 99);
+    console.log(`\ntargets`);
+    console.log(`  sustained >= 60% of raw database rate: ${(ratio * 100).toFixed(1)}% (${ourRate.toFixed(0)}/s vs ${rawRate.toFixed(0)}/s) -> ${ratio >= 0.6 ? 'PASS' : 'MISS'}`);
+    console.log(`  p99 enqueue->push < 25 ms at half load: ${fmtMs(p99)} ms -> ${p99 < 25 && lat.length === open.messages ? 'PASS' : 'MISS'}`);
+    console.log(`total run ${((performance.now() - runStart) / 1000).toFixed(0)} s`);
+  } finally {
+    child.kill();
+    await app.close();
+    await db.close();
+  }
+}
+
+await main();

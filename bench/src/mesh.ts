@@ -1,0 +1,174 @@
+// npm run bench -- mesh [--nodes N] [--announces N] [--chord K] [--timeout-ms MS]
+// Announce propagation over a sparse mesh of real libp2p nodes (TCP + Noise + Yamux +
+// gossipsub) in this one process on 127.0.0.1: a ring in which node i is also linked to
+// node i + K (degree 4). Every node subscribes to one FAPP region; announces are published
+// one after another from different nodes, and each travels through every node's FAPP
+// validator (signature, licence attestation, supersede store) before it is forwarded.
+// Printed in one run, beside a baseline measured on the same nodes in alternation: a
+// payload of the announce's size (+1 byte; its first 32 bytes are a unique key, so
+// gossipsub's content-addressed ids differ) on a raw gossipsub topic without any validator.
+//   - delivery: share of (announce, node) pairs reached within --timeout-ms; target 100 %
+//   - latency: per-node arrival after publish, p50/p99 over all pairs; target p99 < 2 s
+//   - amplification: gossip copies each node received per announce (first copy and
+//     duplicates, counted before gossipsub's dedup), and the payload bytes that makes
+//     beside the announce's own size; target < 8x
+import { sha256, utf8 } from '@qpc/crypto';
+import { verifyAnnounce } from '@qpc/fapp';
+import { createMeshNode, fappTopicForPlz, type MeshEvent, type MeshNode } from '@qpc/mesh';
+import { buildDemoDataset } from '@qpc/seed';
+import { cpus } from 'node:os';
+import { fmtMs, row } from './_util.js';
+
+function intArg(name: string, fallback: number, max: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 1 || v > max) {
+    console.error(`--${name} needs an integer 1..${max}`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const NODES = Math.max(intArg('nodes', 30, 100), 4);
+const ANNOUNCES = intArg('announces', 20, 200);
+const CHORD = intArg('chord', 7, 50);
+const TIMEOUT_MS = intArg('timeout-ms', 5000, 60_000);
+const SETUP_LIMIT_MS = 60_000;
+const RAW_TOPIC = '/qpc-bench/raw/1';
+
+const T0 = Date.UTC(2026, 2, 2, 8, 0);
+const now = () => T0 + 60_000;
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+interface Round {
+  latencies: number[];
+  missing: number;
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  console.log(`mesh bench: ${NODES} nodes (ring + chord ${CHORD}), ${ANNOUNCES} announces, ${cpus().length} CPUs, Node ${process.version}`);
+
+  // Announces of one region, one therapist each.
+  const data = buildDemoDataset({ therapists: Math.max(60, ANNOUNCES * 8), now: T0, seed: 'bench-mesh' });
+  const byRegion = new Map<string, typeof data.therapists>();
+  for (const t of data.therapists) byRegion.set(t.plz.slice(0, 2), [...(byRegion.get(t.plz.slice(0, 2)) ?? []), t]);
+  const [region, pool] = [...byRegion.entries()].sort((a, b) => b[1].length - a[1].length)[0]!;
+  const announces = pool.slice(0, ANNOUNCES).map((t) => ({ bytes: t.announce, id: verifyAnnounce(t.announce, { nowMs: now(), trust: data.authority.trust }).announce.therapistId }));
+  const topic = fappTopicForPlz(region);
+  const size = Math.round(announces.reduce((s, a) => s + a.bytes.length, 0) / announces.length);
+  console.log(`dataset: ${announces.length} announces of region ${region} in ${fmtMs(performance.now() - started)} ms`);
+
+  // Arrival hooks: FAPP acceptance from the node's events, raw arrivals from gossipsub's message event.
+  const fappWaiters = new Map<string, (node: number) => void>();
+  const rawWaiters = new Map<string, (node: number) => void>();
+  const nodes: MeshNode[] = [];
+  for (let i = 0; i < NODES; i++) {
+    const onEvent = (e: MeshEvent) => {
+      if (e.type === 'announce' && e.source === 'gossip' && e.outcome === 'accepted' && e.therapistId) fappWaiters.get(e.therapistId)?.(i);
+    };
+    const n = await createMeshNode({ identitySeed: sha256(utf8(`bench-mesh/${i}`)), regions: [region], trust: data.authority.trust, now, heartbeatIntervalMs: 200, dht: false, onEvent });
+    n.pubsub.subscribe(RAW_TOPIC);
+    n.pubsub.addEventListener('message', (e) => {
+      if (e.detail.topic === RAW_TOPIC) rawWaiters.get(Buffer.from(e.detail.data.subarray(0, 32)).toString('hex'))?.(i);
+    });
+    nodes.push(n);
+  }
+  try {
+    const edges = new Set<string>();
+    for (let i = 0; i < NODES; i++) {
+      for (const j of [(i + 1) % NODES, (i + CHORD) % NODES]) {
+        const key = [Math.min(i, j), Math.max(i, j)].join('-');
+        if (i === j || edges.has(key)) continue;
+        edges.add(key);
+        await nodes[i]!.dial(nodes[j]!.multiaddrs()[0]!);
+      }
+    }
+    // Wait until gossipsub has grafted every link in both topics (degree 4 < D = 6).
+    const formed = () => nodes.every((n) => n.libp2p.getPeers().length === n.meshPeers(topic).length && n.libp2p.getPeers().length === n.meshPeers(RAW_TOPIC).length);
+    const dialled = performance.now();
+    console.log(`nodes up and dialled in ${fmtMs(dialled - started)} ms`);
+    while (!formed()) {
+      if (performance.now() - dialled > SETUP_LIMIT_MS) {
+        const short = nodes.map((n, i) => `${i}:${n.libp2p.getPeers().length}/${n.meshPeers(topic).length}/${n.meshPeers(RAW_TOPIC).length}`).join(' ');
+        throw new Error(`gossipsub meshes did not form in time (node:peers/fapp mesh/raw mesh) ${short}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const degree = nodes.reduce((s, n) => s + n.libp2p.getPeers().length, 0) / NODES;
+    console.log(`topology: ${edges.size} links, mean degree ${degree.toFixed(1)}; setup ${fmtMs(performance.now() - started)} ms\n`);
+
+    const fapp: Round = { latencies: [], missing: 0 };
+    const raw: Round = { latencies: [], missing: 0 };
+    const before = { fapp: nodes.map((n) => n.gossipReceived[topic] ?? 0), raw: nodes.map((n) => n.gossipReceived[RAW_TOPIC] ?? 0) };
+
+    const measure = async (waiters: Map<string, (node: number) => void>, key: string, origin: number, publish: () => Promise<unknown>, into: Round) => {
+      const seen = new Set<number>([origin]);
+      const t0 = performance.now();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, TIMEOUT_MS);
+        waiters.set(key, (i) => {
+          if (seen.has(i)) return;
+          seen.add(i);
+          into.latencies.push(performance.now() - t0);
+          if (seen.size === NODES) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        void publish();
+      });
+      waiters.delete(key);
+      into.missing += NODES - seen.size;
+    };
+
+    for (let k = 0; k < announces.length; k++) {
+      const a = announces[k]!;
+      const origin = (k * 11) % NODES;
+      const rawBytes = new Uint8Array(a.bytes.length + 1);
+      rawBytes.set(sha256(a.bytes), 0);
+      rawBytes.set(a.bytes.subarray(32), 32);
+      rawBytes[a.bytes.length] = 0xbe;
+      const rawKey = Buffer.from(rawBytes.subarray(0, 32)).toString('hex');
+      // Alternate which side goes first so neither profits from the other's warm-up.
+      const runFapp = () => measure(fappWaiters, a.id, origin, () => nodes[origin]!.publishAnnounce(a.bytes), fapp);
+      const runRaw = () => measure(rawWaiters, rawKey, origin, () => nodes[origin]!.pubsub.publish(RAW_TOPIC, rawBytes), raw);
+      if (k % 2 === 0) {
+        await runFapp();
+        await runRaw();
+      } else {
+        await runRaw();
+        await runFapp();
+      }
+    }
+    // Let late duplicates (gossip IHAVE/IWANT) arrive before counting copies.
+    await new Promise((r) => setTimeout(r, 1000));
+    const copies = (t: string, base: number[]) => nodes.reduce((s, n, i) => s + (n.gossipReceived[t] ?? 0) - base[i]!, 0) / ((NODES - 1) * announces.length);
+    const report = (name: string, r: Round, c: number) => {
+      const sorted = [...r.latencies].sort((x, y) => x - y);
+      const pairs = (NODES - 1) * announces.length;
+      return row([name, `${(((pairs - r.missing) / pairs) * 100).toFixed(1)} %`, fmtMs(pct(sorted, 50)), fmtMs(pct(sorted, 99)), fmtMs(sorted.at(-1) ?? NaN), c.toFixed(2), Math.round(c * size)], [38, 10, 10, 10, 10, 12, 12]);
+    };
+    const cFapp = copies(topic, before.fapp);
+    const cRaw = copies(RAW_TOPIC, before.raw);
+    console.log(row(['', 'delivery', 'p50 ms', 'p99 ms', 'max ms', 'copies/node', 'bytes/node'], [38, 10, 10, 10, 10, 12, 12]));
+    console.log(report('FAPP announce (validated)', fapp, cFapp));
+    console.log(report('baseline: raw gossipsub, no validator', raw, cRaw));
+    const p99 = (r: Round) => pct([...r.latencies].sort((x, y) => x - y), 99);
+    console.log(`\nannounce size ${size} B; amplification ${cFapp.toFixed(2)}x its size per node (target < 8x), baseline ${cRaw.toFixed(2)}x`);
+    console.log(`p99 ${fmtMs(p99(fapp))} ms (target < 2000 ms) = ${(p99(fapp) / p99(raw)).toFixed(2)}x the baseline's p99; delivery ${fapp.missing === 0 ? '100 %' : `${fapp.missing} pairs missing`}`);
+    console.log(`total ${fmtMs(performance.now() - started)} ms`);
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -139,6 +139,8 @@ describe('qpc fapp search', () => {
     const json = JSON.parse((await qpc('fapp', 'search', '--plz', prefix, '--fachrichtung', f, '--json')).out) as { plz: string; verified: boolean }[];
     expect(json.length).toBe(lines.length - 2);
     expect(json.every((h) => h.plz.startsWith(prefix) && h.verified)).toBe(true);
-    expect((await qpc('fapp', 'search', '--plz', '00000')).out).toBe('no free slots found for PLZ 00000*\n');
+    const empty = ['10', '20', '30', '40', '50', '60', '70', '80', '90'].find((p) => !dataset.therapists.some((x) => x.plz.startsWith(p)))!;
+    expect(await qpc('fapp', 'search', '--plz', empty)).toMatchObject({ code: EXIT.OK, out: `no free slots found for PLZ ${empty}*\n` });
+    expect(await qpc('fapp', 'search', '--plz', '00000')).toMatchObject({ code: EXIT.FAILED, err: expect.stringMatching(/^qpc: .*\(fapp\./) });
   });
 });

@@ -1,4 +1,4 @@
-// npm run bench -- delivery [--clients N] [--seconds S] [--pool N]
+// npm run bench -- delivery [--clients N] [--seconds S] [--pool N] [--profile out.cpuprofile]
 // Messenger delivery of the real server (createApp on a fresh database: embedded PGlite, or
 // PostgreSQL when DATABASE_URL is set), with N sender/recipient pairs in 1:1 MLS groups. The
 // clients run in a child process (HTTP + WebSocket over 127.0.0.1), so they do not share the
@@ -74,6 +74,26 @@ function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+/** With --profile FILE: a CPU profile of the server process during (b), for finding the cost. */
+async function startProfile(): Promise<{ stop(): Promise<void> } | undefined> {
+  const i = process.argv.indexOf('--profile');
+  const file = i >= 0 ? process.argv[i + 1] : undefined;
+  if (!file) return undefined;
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const runStart = performance.now();
   console.log(`delivery benchmark: ${CLIENTS} sender/recipient pairs, ${SECONDS} s per phase, server pool ${POOL}, ${MESSAGE_BYTES} B messages`);
@@ -120,8 +140,14 @@ async function main(): Promise<void> {
     await load({ kind: 'raw', databaseUrl: db.url, pairs, ms: 1000, poolSize: POOL });
     await load({ kind: 'closed', port, pairs, ms: 1000 });
 
+    let cpu = process.cpuUsage();
     const rawRes = await load({ kind: 'raw', databaseUrl: db.url, pairs, ms, poolSize: POOL });
+    const rawCpu = process.cpuUsage(cpu);
+    cpu = process.cpuUsage();
+    const profiler = await startProfile();
     const closed = await load({ kind: 'closed', port, pairs, ms });
+    await profiler?.stop();
+    const closedCpu = process.cpuUsage(cpu);
     const rawRate = (rawRes.messages / rawRes.ms) * 1000;
     const ourRate = (closed.messages / closed.ms) * 1000;
     const closedLat = [...closed.latencies].sort((a, b) => a - b);
@@ -143,6 +169,8 @@ async function main(): Promise<void> {
     console.log(
       row([`(c) server at half of (b): ${half}/s open loop, ${open.messages} sent, ${lat.length} pushed`, ((open.messages / open.ms) * 1000).toFixed(0), `${fmtMs(percentile(lat, 50))} / ${fmtMs(percentile(lat, 99))} ms`], W),
     );
+    const perMsg = (c: NodeJS.CpuUsage, n: number) => fmtMs((c.user + c.system) / 1000 / Math.max(1, n));
+    console.log(`\nserver process CPU per message: (b) ${perMsg(closedCpu, closed.messages)} ms; during (a) ${perMsg(rawCpu, rawRes.messages)} ms (the embedded database's share, if any)`);
     const ratio = ourRate / rawRate;
     const p99 = percentile(lat, 99);
     console.log(`\ntargets`);

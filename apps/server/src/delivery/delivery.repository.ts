@@ -27,8 +27,10 @@ export class DeliveryRepository {
   /**
    * Runs `fn` once per (scope, client message id): the key row is inserted first, so a
    * concurrent repeat waits on it and then finds it; a repeat returns the stored result.
+   * `fn` stores its result in the key row itself (insertMessages does, in the same statement
+   * as the messages); a result it did not store is stored here.
    */
-  async once<R>(scope: string, clientMessageId: string, now: Date, fn: (m: EntityManager) => Promise<R>): Promise<{ result: R; duplicate: boolean }> {
+  async once<R>(scope: string, clientMessageId: string, now: Date, fn: (m: EntityManager) => Promise<{ result: R; stored: boolean }>): Promise<{ result: R; duplicate: boolean }> {
     try {
       const result = await this.ds.transaction(async (m) => {
         const ins: unknown[] = await m.query(
@@ -37,8 +39,8 @@ export class DeliveryRepository {
         );
         if (ins.length === 0) throw new DuplicateSend();
         const r = await fn(m);
-        await m.query(`UPDATE send_key SET result = $3 WHERE scope = $1 AND client_message_id = $2`, [scope, clientMessageId, JSON.stringify(r)]);
-        return r;
+        if (!r.stored) await m.query(`UPDATE send_key SET result = $3 WHERE scope = $1 AND client_message_id = $2`, [scope, clientMessageId, JSON.stringify(r.result)]);
+        return r.result;
       });
       return { result, duplicate: false };
     } catch (e) {
@@ -49,39 +51,44 @@ export class DeliveryRepository {
   }
 
   /**
-   * Locks the target queues in a fixed order (no deadlock between overlapping fan-outs) and
-   * returns their depths. A missing queue (revoked device) is absent from the map.
+   * Takes the next sequence number of each target queue whose depth is below `maxDepth`, in one
+   * statement: the queues are locked in device-id order first (no deadlock between overlapping
+   * fan-outs). Returns every existing queue with its depth before, and `seq` where one was taken;
+   * a missing queue (revoked device) is absent. The caller's transaction must still insert the rows.
    */
-  async lockQueues(m: EntityManager, deviceIds: string[]): Promise<Map<string, number>> {
-    const rows: { device_id: string; depth: number }[] = await m.query(
-      `SELECT device_id, depth FROM queue_head WHERE device_id = ANY($1) ORDER BY device_id FOR UPDATE`,
-      [deviceIds],
+  async takeSeqs(m: EntityManager, deviceIds: string[], maxDepth: number): Promise<Map<string, { depth: number; seq: number | null }>> {
+    const rows: { device_id: string; depth: number; seq: string | null }[] = await m.query(
+      `WITH l AS (SELECT device_id, depth FROM queue_head WHERE device_id = ANY($1) ORDER BY device_id FOR UPDATE),
+            u AS (UPDATE queue_head q SET next_seq = q.next_seq + 1, depth = q.depth + 1 FROM l
+                  WHERE q.device_id = l.device_id AND l.depth < $2 RETURNING q.device_id, q.next_seq - 1 AS seq)
+       SELECT l.device_id, l.depth, u.seq FROM l LEFT JOIN u ON u.device_id = l.device_id`,
+      [deviceIds, maxDepth],
     );
-    return new Map(rows.map((r) => [r.device_id, r.depth]));
+    return new Map(rows.map((r) => [r.device_id, { depth: r.depth, seq: r.seq === null ? null : Number(r.seq) }]));
   }
 
-  /** Assigns each item the next sequence number of its queue (queues must be locked, one item per queue). */
-  async enqueue(m: EntityManager, items: EnqueueItem[], now: Date): Promise<Map<string, number>> {
-    if (items.length === 0) return new Map();
-    const seqs = returned<{ device_id: string; seq: string }>(
-      await m.query(`UPDATE queue_head SET next_seq = next_seq + 1, depth = depth + 1 WHERE device_id = ANY($1) RETURNING device_id, next_seq - 1 AS seq`, [
-        items.map((i) => i.deviceId),
-      ]),
-    );
-    const bySeq = new Map(seqs.map((r) => [r.device_id, Number(r.seq)]));
+  /**
+   * Inserts the messages (sequence numbers taken by takeSeqs) and records the send's result under
+   * its client message id, in one statement.
+   */
+  async insertMessages(m: EntityManager, items: (EnqueueItem & { seq: number })[], now: Date, key: { scope: string; clientMessageId: string; result: unknown }): Promise<void> {
     await m.query(
-      `INSERT INTO queued_message (device_id, seq, payload, sender_device_id, group_id, enqueued_at)
-       SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::uuid[], $5::bytea[], $6::timestamptz[])`,
+      `WITH ins AS (
+         INSERT INTO queued_message (device_id, seq, payload, sender_device_id, group_id, enqueued_at)
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::uuid[], $5::bytea[], $6::timestamptz[]))
+       UPDATE send_key SET result = $9 WHERE scope = $7 AND client_message_id = $8`,
       [
         items.map((i) => i.deviceId),
-        items.map((i) => bySeq.get(i.deviceId)),
+        items.map((i) => i.seq),
         items.map((i) => Buffer.from(i.payload)),
         items.map((i) => i.senderDeviceId),
         items.map((i) => (i.groupId ? Buffer.from(i.groupId) : null)),
         items.map(() => now),
+        key.scope,
+        key.clientMessageId,
+        JSON.stringify(key.result),
       ],
     );
-    return bySeq;
   }
 
   async fetch(deviceId: string, after: number, limit: number): Promise<MessageRow[]> {

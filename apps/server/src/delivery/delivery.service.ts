@@ -24,6 +24,12 @@ export interface SendResult {
   skipped: string[];
 }
 
+/** The idempotency key of one send. */
+export interface SendKey {
+  scope: string;
+  clientMessageId: string;
+}
+
 export const MAX_WAIT_MS = 30_000;
 /** How long a client message id is remembered: a retry later than this is a new message. */
 export const IDEMPOTENCY_WINDOW_MS = 7 * 24 * 3600_000;
@@ -63,50 +69,68 @@ export class DeliveryService {
   }
 
   /** Sends once per client message id; pushes to connected devices after the commit. */
-  async send(scope: string, clientMessageId: string, fn: (m: EntityManager, now: Date) => Promise<{ result: SendResult; pushed: Map<string, QueuedMessage> }>): Promise<SendResult & { duplicate: boolean }> {
+  async send<R extends SendResult>(
+    scope: string,
+    clientMessageId: string,
+    fn: (m: EntityManager, now: Date, key: SendKey) => Promise<{ result: R; pushed: Map<string, QueuedMessage>; stored: boolean }>,
+  ): Promise<R & { duplicate: boolean }> {
     const now = new Date(this.clock.now());
     if (++this.sends % PRUNE_EVERY_SENDS === 0) void this.repo.prune(new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS), now).catch(() => undefined);
     let pushed: Map<string, QueuedMessage> | undefined;
     const { result, duplicate } = await this.repo.once(scope, clientMessageId, now, async (m) => {
-      const r = await fn(m, now);
+      const r = await fn(m, now, { scope, clientMessageId });
       pushed = r.pushed;
-      return r.result;
+      return { result: r.result, stored: r.stored };
     });
     if (!duplicate && pushed) for (const [deviceId, msg] of pushed) this.events.messages(deviceId, [msg]);
     return { ...result, duplicate };
   }
 
   /**
-   * Enqueues inside the caller's transaction. `partial`: skip full queues (group fan-out);
-   * otherwise a full queue fails the send with 409 `delivery.queue_full`.
+   * Enqueues inside the caller's transaction (two statements: take the sequence numbers, then
+   * insert the rows and record the send's result). `partial`: skip full queues (group fan-out);
+   * otherwise a full queue fails the send with 409 `delivery.queue_full`. `extra` joins the
+   * stored result (a retry gets it back).
    */
-  async enqueue(m: EntityManager, items: EnqueueItem[], now: Date, partial: boolean): Promise<{ result: SendResult; pushed: Map<string, QueuedMessage> }> {
-    const depths = await this.repo.lockQueues(m, items.map((i) => i.deviceId));
+  async enqueue<X extends object = object>(
+    m: EntityManager,
+    items: EnqueueItem[],
+    now: Date,
+    partial: boolean,
+    key: SendKey,
+    extra?: X,
+  ): Promise<{ result: SendResult & X; pushed: Map<string, QueuedMessage>; stored: true }> {
+    const taken = items.length > 0 ? await this.repo.takeSeqs(m, items.map((i) => i.deviceId), this.config.QUEUE_MAX_DEPTH) : new Map<string, { depth: number; seq: number | null }>();
     const skipped: string[] = [];
-    const live = items.filter((i) => {
-      const depth = depths.get(i.deviceId);
-      if (depth === undefined) return false;
-      if (depth >= this.config.QUEUE_MAX_DEPTH) {
+    const live: (EnqueueItem & { seq: number })[] = [];
+    for (const i of items) {
+      const q = taken.get(i.deviceId);
+      if (!q) continue;
+      if (q.seq === null) {
         if (!partial) throw new ServerError('delivery.queue_full', 409, "The recipient's queue is full", { limit: this.config.QUEUE_MAX_DEPTH });
         skipped.push(i.deviceId);
-        return false;
+        continue;
       }
-      return true;
-    });
-    const seqs = await this.repo.enqueue(m, live, now);
+      live.push({ ...i, seq: q.seq });
+    }
     const pushed = new Map<string, QueuedMessage>();
+    const encoded = new Map<Uint8Array, string>();
+    const enqueuedAt = now.toISOString();
     const deliveries = live.map((i) => {
-      const seq = seqs.get(i.deviceId)!;
+      let payload = encoded.get(i.payload);
+      if (payload === undefined) encoded.set(i.payload, (payload = toB64url(i.payload)));
       pushed.set(i.deviceId, {
-        seq,
-        payload: toB64url(i.payload),
-        enqueuedAt: now.toISOString(),
+        seq: i.seq,
+        payload,
+        enqueuedAt,
         ...(i.senderDeviceId ? { senderDeviceId: i.senderDeviceId } : {}),
         ...(i.groupId ? { groupId: toB64url(i.groupId) } : {}),
       });
-      return { deviceId: i.deviceId, seq, receipt: signReceipt(this.secrets.signing, i.payload, i.deviceId, seq, now.getTime()) };
+      return { deviceId: i.deviceId, seq: i.seq, receipt: signReceipt(this.secrets.signing, i.payload, i.deviceId, i.seq, now.getTime()) };
     });
-    return { result: { deliveries, skipped }, pushed };
+    const result = { deliveries, skipped, ...(extra ?? {}) } as SendResult & X;
+    await this.repo.insertMessages(m, live, now, { ...key, result });
+    return { result, pushed, stored: true };
   }
 
   /** Sealed sender: no session, no sender stored; authorised by the recipient's delivery token. */
@@ -116,8 +140,8 @@ export class DeliveryService {
     if (!devices) throw new ServerError('delivery.token_invalid', 403, 'Unknown or withdrawn delivery token');
     const scope = `sealed:${hash.toString('hex').slice(0, 64)}`;
     this.admit(scope, [payload]);
-    return this.send(scope, clientMessageId, (m, now) =>
-      this.enqueue(m, devices.map((deviceId) => ({ deviceId, payload, senderDeviceId: null, groupId: null })), now, false),
+    return this.send(scope, clientMessageId, (m, now, key) =>
+      this.enqueue(m, devices.map((deviceId) => ({ deviceId, payload, senderDeviceId: null, groupId: null })), now, false, key),
     );
   }
 

@@ -85,8 +85,7 @@ export class GroupsService {
     if (input.welcome && peek(input.welcome, 'welcome').wireFormat !== 'mls_welcome') throw new ServerError('groups.malformed', 400, 'welcome must be an MLS Welcome');
     this.delivery.admit(s.deviceId, input.welcome ? [input.commit, input.welcome] : [input.commit]);
 
-    let newEpoch = 0;
-    const r = await this.delivery.send(s.deviceId, input.clientMessageId, async (m, now) => {
+    return this.delivery.send(s.deviceId, input.clientMessageId, async (m, now, key) => {
       const { epoch, members } = await this.state(m, groupId, s.deviceId, true);
       if (head.epoch !== BigInt(epoch)) {
         throw new ServerError('delivery.stale_epoch', 409, `The group is at epoch ${epoch}; this commit is for epoch ${head.epoch}`, { currentEpoch: epoch });
@@ -97,17 +96,14 @@ export class GroupsService {
         if (ok.length !== added.length) throw new ServerError('groups.unknown_device', 400, 'addDevices names a device that does not exist or is revoked');
       }
       await m.query(`UPDATE mls_group SET epoch = epoch + 1 WHERE group_id = $1`, [Buffer.from(groupId)]);
-      newEpoch = epoch + 1;
       const items = [
         ...members.filter((d) => d !== s.deviceId).map((deviceId) => ({ deviceId, payload: input.commit, senderDeviceId: s.deviceId, groupId })),
         ...added.map((deviceId) => ({ deviceId, payload: input.welcome!, senderDeviceId: s.deviceId, groupId })),
       ];
       if (added.length > 0) await m.query(`INSERT INTO group_member (group_id, device_id) SELECT $1, unnest($2::uuid[])`, [Buffer.from(groupId), added]);
       if (input.removeDevices.length > 0) await m.query(`DELETE FROM group_member WHERE group_id = $1 AND device_id = ANY($2)`, [Buffer.from(groupId), input.removeDevices]);
-      const out = await this.delivery.enqueue(m, items, now, true);
-      return { result: { ...out.result, epoch: newEpoch }, pushed: out.pushed };
+      return this.delivery.enqueue(m, items, now, true, key, { epoch: epoch + 1 });
     });
-    return r as SendResult & { epoch: number; duplicate: boolean };
   }
 
   /** Application messages (and proposals) fan out to every other member device. */
@@ -118,9 +114,12 @@ export class GroupsService {
     }
     if (!sameBytes(head.groupId, groupId)) throw new ServerError('groups.wrong_group', 400, 'The message belongs to another group');
     this.delivery.admit(s.deviceId, [message]);
-    return this.delivery.send(s.deviceId, clientMessageId, async (m, now) => {
-      const { members } = await this.state(m, groupId, s.deviceId, false);
-      return this.delivery.enqueue(m, members.filter((d) => d !== s.deviceId).map((deviceId) => ({ deviceId, payload: message, senderDeviceId: s.deviceId, groupId })), now, true);
+    return this.delivery.send(s.deviceId, clientMessageId, async (m, now, key) => {
+      // One read: the member list (a group that does not exist has none, so both are 404).
+      const rows: { device_id: string }[] = await m.query(`SELECT device_id FROM group_member WHERE group_id = $1`, [Buffer.from(groupId)]);
+      const members = rows.map((r) => r.device_id);
+      if (!members.includes(s.deviceId)) throw new ServerError('groups.not_found', 404, 'No such group');
+      return this.delivery.enqueue(m, members.filter((d) => d !== s.deviceId).map((deviceId) => ({ deviceId, payload: message, senderDeviceId: s.deviceId, groupId })), now, true, key);
     });
   }
 }

@@ -481,7 +481,7 @@ export class MeshNode {
     void this.dispatch(frame);
   }
 
-  /** Finds a node by mesh address: the routing table first, then the DHT (its announce, then its addresses). */
+  /** Finds a node by mesh address through the DHT: its announce there gives the peer id, peer routing its addresses. */
   async findNode(addressHex: string, timeoutMs = FRAME_TIMEOUT_MS): Promise<{ peerId: PeerId; multiaddrs: Multiaddr[] } | undefined> {
     const dht = this.libp2p.services.dht;
     if (!dht) return undefined;

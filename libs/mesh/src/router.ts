@@ -52,7 +52,14 @@ export class MeshRouter {
   private readonly announces = new Map<string, Uint8Array>();
   private readonly seen = new Map<string, number>();
 
-  constructor(readonly selfHex: string) {}
+  private readonly maxSeen: number;
+
+  constructor(
+    readonly selfHex: string,
+    opts: { maxSeen?: number } = {},
+  ) {
+    this.maxSeen = opts.maxSeen ?? MAX_SEEN_ENVELOPES;
+  }
 
   /** Applies a node announce from neighbour `from`; returns the bytes to flood on (hop + 1) if it was news. */
   applyAnnounce(bytes: Uint8Array, opts: Omit<RouteUpdateOptions, 'selfHex'>): { accepted: boolean; forward?: Uint8Array; route?: Route; error?: MeshError } {
@@ -133,10 +140,10 @@ export class MeshRouter {
   }
 
   private remember(o: OpenedEnvelope, nowMs: number): void {
-    if (this.seen.size >= MAX_SEEN_ENVELOPES) {
+    if (this.seen.size >= this.maxSeen) {
       this.prune(nowMs);
       // Still full of live ids: forget the oldest inserted.
-      while (this.seen.size >= MAX_SEEN_ENVELOPES) this.seen.delete(this.seen.keys().next().value as string);
+      while (this.seen.size >= this.maxSeen) this.seen.delete(this.seen.keys().next().value as string);
     }
     this.seen.set(o.contentIdHex, o.expiresAtMs);
   }

@@ -476,7 +476,11 @@ export class QpcClient {
   // Conversations
 
   /** Creates an MLS group with this device as its first member; `meta` names it (announced to invitees). */
-  async createGroup(meta?: { name: string; kind?: 'dm' | 'group' }): Promise<string> {
+  createGroup(meta?: { name: string; kind?: 'dm' | 'group' }): Promise<string> {
+    return this.serial(() => this.createGroupNow(meta));
+  }
+
+  private async createGroupNow(meta?: { name: string; kind?: 'dm' | 'group' }): Promise<string> {
     const g = await createMlsGroup(await this.newKeyPackage(false));
     const id = toBase64Url(mlsGroupId(g));
     await this.authed().request('POST', '/api/v1/groups', { groupId: id });
@@ -490,28 +494,34 @@ export class QpcClient {
   }
 
   /** A 1:1 conversation with `username` (the existing one if there is one); also adds this user's other devices. */
-  async startDm(username: string): Promise<string> {
+  startDm(username: string): Promise<string> {
+    return this.serial(() => this.startDmNow(username));
+  }
+
+  private async startDmNow(username: string): Promise<string> {
     const existing = [...this.convs.values()].find((c) => c.kind === 'dm' && c.active && c.name === username);
     if (existing) return existing.id;
     await this.resolveDevices(username);
-    const id = await this.createGroup({ name: username, kind: 'dm' });
-    await this.invite(id, username);
+    const id = await this.createGroupNow({ name: username, kind: 'dm' });
+    await this.inviteNow(id, username);
     await this.inviteOwnDevices(id);
     return id;
   }
 
   /** A named group with this user (and their other devices). */
-  async createConversation(name: string): Promise<string> {
-    const id = await this.createGroup({ name, kind: 'group' });
-    await this.inviteOwnDevices(id);
-    return id;
+  createConversation(name: string): Promise<string> {
+    return this.serial(async () => {
+      const id = await this.createGroupNow({ name, kind: 'group' });
+      await this.inviteOwnDevices(id);
+      return id;
+    });
   }
 
   private async inviteOwnDevices(id: string): Promise<void> {
     const { devices } = await this.resolveDevices(this.user!);
     if (devices.every((d) => d.deviceId === this.deviceId)) return;
     try {
-      await this.invite(id, this.user!);
+      await this.inviteNow(id, this.user!);
     } catch (e) {
       if (!(e instanceof ApiError && e.code === 'keys.none_available')) throw e;
     }
@@ -552,7 +562,7 @@ export class QpcClient {
     const c = this.convs.get(groupId);
     if (!c) return;
     const meta: ConversationMeta = { name: c.kind === 'dm' ? '' : c.name, kind: c.kind, members: c.members };
-    await this.sendEnvelope(groupId, 'conversation', meta);
+    await this.sendEnvelopeNow(groupId, 'conversation', meta, crypto.randomUUID());
   }
 
   /**
@@ -560,7 +570,11 @@ export class QpcClient {
    * already in the group are skipped). On 409 stale epoch the pending commit is dropped: sync()
    * and call again.
    */
-  async invite(groupId: string, username: string): Promise<Delivery[]> {
+  invite(groupId: string, username: string): Promise<Delivery[]> {
+    return this.serial(() => this.inviteNow(groupId, username));
+  }
+
+  private async inviteNow(groupId: string, username: string): Promise<Delivery[]> {
     const verified = await this.resolveDevices(username);
     const g = this.group(groupId);
     const present = new Set(groupMembers(g).map((m) => fromUtf8(m.identity)));
@@ -589,7 +603,11 @@ export class QpcClient {
   }
 
   /** Removes every device of `username` from the group (leaves found by their credential = device id). */
-  async removeUser(groupId: string, username: string): Promise<Delivery[]> {
+  removeUser(groupId: string, username: string): Promise<Delivery[]> {
+    return this.serial(() => this.removeUserNow(groupId, username));
+  }
+
+  private async removeUserNow(groupId: string, username: string): Promise<Delivery[]> {
     const { devices } = await this.resolveDevices(username);
     const ids = new Set(devices.map((d) => d.deviceId));
     const g = this.group(groupId);
@@ -608,11 +626,13 @@ export class QpcClient {
   }
 
   /** Key rotation: an empty commit with a fresh path. */
-  async rotateKeys(groupId: string): Promise<Delivery[]> {
-    const c = await updateKeys(this.group(groupId));
-    const r = await this.submitCommit(groupId, c.group, c.commit, {});
-    await this.persist();
-    return r;
+  rotateKeys(groupId: string): Promise<Delivery[]> {
+    return this.serial(async () => {
+      const c = await updateKeys(this.group(groupId));
+      const r = await this.submitCommit(groupId, c.group, c.commit, {});
+      await this.persist();
+      return r;
+    });
   }
 
   private async submitCommit(groupId: string, pending: MlsGroup, commit: Uint8Array, extra: { welcome?: Uint8Array; addDevices?: string[]; removeDevices?: string[] }): Promise<Delivery[]> {
@@ -638,12 +658,16 @@ export class QpcClient {
    * idempotency makes a resend of a message that did arrive harmless. Returns null deliveries
    * while queued.
    */
-  async sendText(groupId: string, text: string, clientMessageId: string = crypto.randomUUID()): Promise<{ clientMessageId: string; deliveries: Delivery[] | null }> {
+  sendText(groupId: string, text: string, clientMessageId: string = crypto.randomUUID()): Promise<{ clientMessageId: string; deliveries: Delivery[] | null }> {
     return this.sendEnvelope(groupId, 'text', text, clientMessageId);
   }
 
   /** Sends any payload type inside the envelope (`text` is what sendText uses). */
-  async sendEnvelope(groupId: string, type: string, body: unknown, clientMessageId: string = crypto.randomUUID()): Promise<{ clientMessageId: string; deliveries: Delivery[] | null }> {
+  sendEnvelope(groupId: string, type: string, body: unknown, clientMessageId: string = crypto.randomUUID()): Promise<{ clientMessageId: string; deliveries: Delivery[] | null }> {
+    return this.serial(() => this.sendEnvelopeNow(groupId, type, body, clientMessageId));
+  }
+
+  private async sendEnvelopeNow(groupId: string, type: string, body: unknown, clientMessageId: string): Promise<{ clientMessageId: string; deliveries: Delivery[] | null }> {
     const env: Envelope = { v: 1, type, id: clientMessageId, sentAt: new Date().toISOString(), from: this.user ?? '', body };
     const bytes = encodeEnvelope(env);
     if (bytes.length > MAX_ENVELOPE_BYTES) throw new ApiError(413, 'delivery.too_large', `message is ${bytes.length} bytes, at most ${MAX_ENVELOPE_BYTES}`);
@@ -764,6 +788,10 @@ export class QpcClient {
     };
   }
 
+  /**
+   * Everything that reads and replaces an MLS group state (sending, commits, processing) runs
+   * here one at a time: two interleaved steps on one state would reuse a ratchet key.
+   */
   private serial<T>(fn: () => Promise<T>): Promise<T> {
     const p = this.processing.then(fn, fn);
     this.processing = p.catch(() => undefined);

@@ -22,15 +22,18 @@ export function freePort(): Promise<number> {
 
 export type WebServer = { url: string; pid: number; logs: () => string; stop: () => Promise<void> };
 
-/** Runs `next start` on a free port and resolves once /healthz answers (or rejects if it exits). */
-export async function startWeb(env: Record<string, string>, timeoutMs = 60_000): Promise<WebServer> {
-  if (!existsSync(join(WEB_DIR, '.next', 'BUILD_ID'))) {
+/**
+ * Runs `next start` on a free port and resolves once /healthz answers (or rejects if it exits).
+ * `dir` is the app folder holding `.next` (another build, e.g. a baseline for a measurement).
+ */
+export async function startWeb(env: Record<string, string>, timeoutMs = 60_000, dir = WEB_DIR): Promise<WebServer> {
+  if (!existsSync(join(dir, '.next', 'BUILD_ID'))) {
     throw new Error('apps/web is not built: run `npm run build -w @qpc/web` before the e2e tests');
   }
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, [NEXT_BIN, 'start', '-H', '127.0.0.1', '-p', String(port)], {
-    cwd: WEB_DIR,
+    cwd: dir,
     env: { ...process.env, NODE_ENV: 'production', NEXT_TELEMETRY_DISABLED: '1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -91,6 +91,7 @@ export const de = {
     },
   },
   reserve: {
+    loading: 'Das Anfrageformular wird geladen …',
     heading: 'Termin anfragen',
     back: 'Zurück zu den Ergebnissen',
     intro:

@@ -90,6 +90,7 @@ export const en: Dictionary = {
     },
   },
   reserve: {
+    loading: 'Loading the request form …',
     heading: 'Request an appointment',
     back: 'Back to the results',
     intro: 'Write as much or as little as you like. Only the therapist can read your request – it is encrypted in your browser.',

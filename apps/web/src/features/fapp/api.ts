@@ -1,18 +1,10 @@
 // The patient pages' calls to the API (through this origin's /api proxy). No cookies, no
 // credentials, no query string carrying anything the patient typed.
 import { fromBase64Url, toBase64Url } from '@qpc/crypto';
+import { ApiProblem } from './text';
 
-/** A refusal the page can explain: an API problem code, or `network` when nothing answered. */
-export class ApiProblem extends Error {
-  constructor(
-    readonly code: string,
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ApiProblem';
-  }
-}
+export { ApiProblem };
+
 
 const BASE = '/api/v1/fapp';
 

@@ -1,6 +1,8 @@
 import { BERLIN_TIME_ZONE, zonedParts } from '@qpc/fapp';
 import { type Locale } from '../../i18n/locale-path';
 
+export { fill } from './text';
+
 const dateFormats = new Map<Locale, Intl.DateTimeFormat>();
 
 function dateFormat(locale: Locale): Intl.DateTimeFormat {
@@ -23,9 +25,4 @@ export function berlinClock(utcMs: number): string {
 /** `Montag, 26. Oktober 2026` / `Monday, 26 October 2026`, in Berlin. */
 export function berlinDate(utcMs: number, locale: Locale): string {
   return dateFormat(locale).format(new Date(utcMs));
-}
-
-/** Fills `{name}` placeholders. */
-export function fill(template: string, values: Record<string, string | number>): string {
-  return template.replace(/\{(\w+)\}/g, (whole, key: string) => (key in values ? String(values[key]) : whole));
 }

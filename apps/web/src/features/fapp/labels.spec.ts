@@ -1,3 +1,4 @@
+import { Altersgruppe, Fachrichtung, Kostentraeger, Modalitaet, Terminart } from '@qpc/proto';
 import { describe, expect, it } from 'vitest';
 import { de } from '../../i18n/de';
 import { en } from '../../i18n/en';
@@ -46,5 +47,24 @@ describe('problemMessage', () => {
     expect(problemMessage(de.errors, 'health.database_unreachable', 503)).toBe(de.errors.unavailable);
     expect(problemMessage(de.errors, 'fapp.something_new', 400)).toBe(de.errors.generic);
     expect(problemMessage(en.errors, 'http.418', 418)).toBe(en.errors.generic);
+  });
+});
+
+describe('enum labels', () => {
+  // The search form builds its options from these dictionaries alone (no protocol code before
+  // the page is interactive), so they must name every enum value, in the enum's order.
+  const enums = { fachrichtung: Fachrichtung, kostentraeger: Kostentraeger, terminart: Terminart, altersgruppe: Altersgruppe, modalitaet: Modalitaet };
+
+  it('list every enum name but UNSPECIFIED, in the enum order, in both languages', () => {
+    for (const [dictName, dict] of Object.entries({ de, en })) {
+      for (const [field, e] of Object.entries(enums)) {
+        const names = Object.entries(e)
+          .filter(([k, v]) => typeof v === 'number' && k !== 'UNSPECIFIED')
+          .sort((a, b) => (a[1] as number) - (b[1] as number))
+          .map(([k]) => k);
+        expect(names.length, field).toBeGreaterThan(1);
+        expect(Object.keys(dict.labels[field as keyof typeof enums]), `${dictName}.labels.${field}`).toEqual(names);
+      }
+    }
   });
 });

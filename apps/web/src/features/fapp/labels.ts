@@ -1,6 +1,8 @@
 import { Altersgruppe, Fachrichtung, Kostentraeger, Modalitaet, Terminart } from '@qpc/proto';
 import { type Dictionary } from '../../i18n/de';
 
+export { problemMessage } from './text';
+
 type Labels = Dictionary['labels'];
 
 function label<K extends string>(names: Record<K, string>, e: Record<number, string>, value: number): string {
@@ -16,12 +18,4 @@ export const modalitaetLabel = (l: Labels, v: Modalitaet) => label(l.modalitaet,
 
 export function languageLabel(l: Labels, code: string): string {
   return (l.languages as Record<string, string>)[code] ?? code.toUpperCase();
-}
-
-/** A calm, translated sentence for an API problem code (or `network`). */
-export function problemMessage(errors: Dictionary['errors'], code: string, status = 0): string {
-  const known = (errors as Record<string, string>)[code];
-  if (known) return known;
-  if (status >= 500) return errors.unavailable;
-  return errors.generic;
 }

@@ -1,17 +1,41 @@
 'use client';
 
-import { matchSlots, type AnnounceSlot, type SlotFilter, type SlotMatch } from '@qpc/fapp';
-import { Altersgruppe, Fachrichtung, Kostentraeger, Modalitaet, Terminart } from '@qpc/proto';
-import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
-import { type Dictionary } from '../../i18n/de';
-import { type Locale } from '../../i18n/locale-path';
-import { ApiProblem } from '../fapp/api';
-import { berlinClock, berlinDate, fill } from '../fapp/format';
-import { altersgruppeLabel, fachrichtungLabel, kostentraegerLabel, languageLabel, modalitaetLabel, problemMessage, terminartLabel } from '../fapp/labels';
-import { ReservePanel } from '../reservation/ReservePanel';
-import { parseFilterForm, type FilterFormErrorCode, type FilterFormField, type FilterFormValues } from './filter-form';
-import { syncRegion, trustStoreOf, type AuthorityKey, type Candidate, type RegionSnapshot } from './region-sync';
+import type { AnnounceSlot, SlotFilter, SlotMatch } from '@qpc/fapp';
+import { lazy, Suspense, useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import type { Dictionary } from '../../i18n/de';
+import type { Locale } from '../../i18n/locale-path';
+import { ApiProblem, fill, problemMessage } from '../fapp/text';
+import type { FilterFormErrorCode, FilterFormField, FilterFormValues } from './filter-form';
+import type { AuthorityKey, Candidate, RegionSnapshot } from './region-sync';
 import styles from './search.module.css';
+
+// The first paint needs only the form. Verification, matching and the result list (with
+// @qpc/fapp and the Ed25519 code behind it) load once the patient starts on the form (or
+// submits it); the reservation panel (sealing, X-Wing, the proof-of-work worker) only once
+// results are shown.
+type Engine = typeof import('./engine');
+let engineLoad: Promise<Engine> | null = null;
+function loadEngine(): Promise<Engine> {
+  engineLoad ??= import('./engine').catch((e: unknown) => {
+    engineLoad = null;
+    throw e;
+  });
+  return engineLoad;
+}
+const loadResults = () => import('./SearchResults');
+const loadReservePanel = () => import('../reservation/ReservePanel');
+const SearchResults = lazy(() => loadResults().then((m) => ({ default: m.SearchResults })));
+const ReservePanel = lazy(() => loadReservePanel().then((m) => ({ default: m.ReservePanel })));
+
+/** Runs `task` when the browser is idle, so it never delays input. */
+function whenIdle(task: () => void): () => void {
+  if (typeof window.requestIdleCallback === 'function') {
+    const id = window.requestIdleCallback(task, { timeout: 2_000 });
+    return () => window.cancelIdleCallback(id);
+  }
+  const id = window.setTimeout(task, 200);
+  return () => window.clearTimeout(id);
+}
 
 export type SearchTexts = Pick<Dictionary, 'search' | 'reserve' | 'errors' | 'labels'>;
 
@@ -20,13 +44,9 @@ const RESYNC_AFTER_MS = 60_000;
 
 type Sync = { kind: 'idle' } | { kind: 'syncing'; region: string } | { kind: 'ready'; snapshot: RegionSnapshot } | { kind: 'error'; message: string };
 
-function enumNames(e: Record<string, string | number>): string[] {
-  return Object.keys(e).filter((k) => Number.isNaN(Number(k)) && k !== 'UNSPECIFIED');
-}
-
 export function SearchPage({ locale, t, powBits, authorities }: { locale: Locale; t: SearchTexts; powBits: number; authorities: AuthorityKey[] }) {
   const s = t.search;
-  const trust = useMemo(() => trustStoreOf(authorities), [authorities]);
+  const [engine, setEngine] = useState<Engine | null>(null);
   const [hydrated, setHydrated] = useState(false);
   const [sync, setSync] = useState<Sync>({ kind: 'idle' });
   const [filter, setFilter] = useState<SlotFilter | null>(null);
@@ -43,14 +63,28 @@ export function SearchPage({ locale, t, powBits, authorities }: { locale: Locale
     return () => abortRef.current?.abort();
   }, []);
 
+  const preloaded = useRef(false);
+  function preloadSearch() {
+    if (preloaded.current) return;
+    preloaded.current = true;
+    void loadEngine().then(setEngine, () => undefined);
+    void loadResults().catch(() => undefined);
+  }
+
+  const hasResults = sync.kind === 'ready';
+  useEffect(() => {
+    if (!hasResults) return;
+    return whenIdle(() => void loadReservePanel().catch(() => undefined));
+  }, [hasResults]);
+
   const matches: SlotMatch[] = useMemo(() => {
-    if (sync.kind !== 'ready' || !filter) return [];
+    if (sync.kind !== 'ready' || !filter || !engine) return [];
     const { snapshot } = sync;
-    return matchSlots(snapshot.candidates, filter, {
+    return engine.matchSlots(snapshot.candidates, filter, {
       nowMs,
       isUnavailable: (therapistId, slotIdHex) => snapshot.unavailable.has(`${therapistId}/${slotIdHex}`) || taken.has(`${therapistId}/${slotIdHex}`),
     });
-  }, [sync, filter, nowMs, taken]);
+  }, [sync, filter, nowMs, taken, engine]);
 
   const byTherapist = useMemo(() => {
     const map = new Map<string, Candidate>();
@@ -63,7 +97,15 @@ export function SearchPage({ locale, t, powBits, authorities }: { locale: Locale
     const data = new FormData(event.currentTarget);
     const values: FilterFormValues = {};
     for (const [key, value] of data.entries()) if (typeof value === 'string') values[key] = value;
-    const parsed = parseFilterForm(values);
+    let loaded: Engine;
+    try {
+      loaded = await loadEngine();
+    } catch {
+      setSync({ kind: 'error', message: t.errors.network });
+      return;
+    }
+    setEngine(loaded);
+    const parsed = loaded.parseFilterForm(values);
     if (!parsed.ok) {
       setErrors(parsed.errors);
       if (parsed.errors.plz) plzRef.current?.focus();
@@ -81,7 +123,7 @@ export function SearchPage({ locale, t, powBits, authorities }: { locale: Locale
     abortRef.current = abort;
     setSync({ kind: 'syncing', region: parsed.region });
     try {
-      const snapshot = await syncRegion(parsed.region, trust, abort.signal);
+      const snapshot = await loaded.syncRegion(parsed.region, loaded.trustStoreOf(authorities), abort.signal);
       if (abort.signal.aborted) return;
       setTaken(new Set());
       setNowMs(Date.now());
@@ -120,7 +162,8 @@ export function SearchPage({ locale, t, powBits, authorities }: { locale: Locale
     </div>
   );
 
-  const labelled = <E extends Record<string, string | number>>(e: E, labels: Record<string, string>) => enumNames(e).map((n): [string, string] => [n, labels[n] ?? n]);
+  // Option values are the enum names, in the enums' order (the dictionaries keep it; a unit test checks).
+  const labelled = (labels: Record<string, string>) => Object.entries(labels);
 
   let status = '';
   if (sync.kind === 'syncing') status = fill(s.status.syncing, { region: sync.region });
@@ -139,7 +182,7 @@ export function SearchPage({ locale, t, powBits, authorities }: { locale: Locale
         <p className={styles.error}>{s.noscript}</p>
       </noscript>
 
-      <form className={styles.form} onSubmit={(e) => void onSubmit(e)} noValidate hidden={selected !== null} aria-label={s.form.legend}>
+      <form className={styles.form} onSubmit={(e) => void onSubmit(e)} onFocus={preloadSearch} onPointerDown={preloadSearch} noValidate hidden={selected !== null} aria-label={s.form.legend}>
         <div className={styles.field}>
           <label htmlFor="search-plz">{s.form.plz}</label>
           <p id="search-plz-hint" className={styles.hint}>
@@ -162,11 +205,11 @@ export function SearchPage({ locale, t, powBits, authorities }: { locale: Locale
         <details className={styles.more}>
           <summary>{s.form.more}</summary>
           <div className={styles.grid}>
-            {selectField('fachrichtung', s.form.fachrichtung, labelled(Fachrichtung, t.labels.fachrichtung))}
-            {selectField('kostentraeger', s.form.kostentraeger, labelled(Kostentraeger, t.labels.kostentraeger))}
-            {selectField('terminart', s.form.terminart, labelled(Terminart, t.labels.terminart))}
-            {selectField('altersgruppe', s.form.altersgruppe, labelled(Altersgruppe, t.labels.altersgruppe))}
-            {selectField('modalitaet', s.form.modalitaet, labelled(Modalitaet, t.labels.modalitaet))}
+            {selectField('fachrichtung', s.form.fachrichtung, labelled(t.labels.fachrichtung))}
+            {selectField('kostentraeger', s.form.kostentraeger, labelled(t.labels.kostentraeger))}
+            {selectField('terminart', s.form.terminart, labelled(t.labels.terminart))}
+            {selectField('altersgruppe', s.form.altersgruppe, labelled(t.labels.altersgruppe))}
+            {selectField('modalitaet', s.form.modalitaet, labelled(t.labels.modalitaet))}
             {selectField('language', s.form.language, Object.entries(t.labels.languages))}
             <div className={styles.field}>
               <label htmlFor="search-from">{s.form.from}</label>
@@ -203,92 +246,25 @@ export function SearchPage({ locale, t, powBits, authorities }: { locale: Locale
       </p>
 
       {selected ? (
-        <ReservePanel
-          locale={locale}
-          t={{ reserve: t.reserve, errors: t.errors, labels: t.labels, card: s.card }}
-          candidate={selected.candidate}
-          slot={selected.slot}
-          powBits={powBits}
-          onBack={backToResults}
-          onTaken={() => setTaken((prev) => new Set(prev).add(`${selected.candidate.announce.therapistId}/${selected.slot.idHex}`))}
-        />
+        <Suspense fallback={<p role="status">{t.reserve.loading}</p>}>
+          <ReservePanel
+            locale={locale}
+            t={{ reserve: t.reserve, errors: t.errors, labels: t.labels, card: s.card }}
+            candidate={selected.candidate}
+            slot={selected.slot}
+            powBits={powBits}
+            onBack={backToResults}
+            onTaken={() => setTaken((prev) => new Set(prev).add(`${selected.candidate.announce.therapistId}/${selected.slot.idHex}`))}
+          />
+        </Suspense>
       ) : (
         sync.kind === 'ready' &&
         matches.length > 0 && (
-          <section aria-labelledby="results-heading">
-            <h2 id="results-heading" ref={resultsRef} tabIndex={-1}>
-              {s.status.resultsHeading}
-            </h2>
-            <ol className={styles.results} data-testid="results">
-              {matches.map((m) => (
-                <SlotCard key={`${m.therapistId}/${m.slot.idHex}`} locale={locale} t={t} match={m} onReserve={() => setSelected({ candidate: byTherapist.get(m.therapistId)!, slot: m.slot })} authority={byTherapist.get(m.therapistId)?.authority ?? null} />
-              ))}
-            </ol>
-          </section>
+          <Suspense fallback={null}>
+            <SearchResults locale={locale} t={t} matches={matches} byTherapist={byTherapist} headingRef={resultsRef} onReserve={(m) => setSelected({ candidate: byTherapist.get(m.therapistId)!, slot: m.slot })} />
+          </Suspense>
         )
       )}
     </div>
-  );
-}
-
-function SlotCard({ locale, t, match, authority, onReserve }: { locale: Locale; t: SearchTexts; match: SlotMatch; authority: string | null; onReserve: () => void }) {
-  const c = t.search.card;
-  const { announce, slot } = match;
-  const date = berlinDate(slot.startMs, locale);
-  const clock = berlinClock(slot.startMs);
-  return (
-    <li className={styles.card} data-slot={slot.idHex} data-therapist={match.therapistId} data-start={slot.startMs}>
-      <h3 className={styles.when}>
-        <time dateTime={new Date(slot.startMs).toISOString()}>
-          {date}, {fill(c.time, { time: clock })}
-        </time>
-      </h3>
-      <p className={styles.kind}>
-        {terminartLabel(t.labels, slot.terminart)} · {fill(c.minutes, { minutes: slot.durationMinutes })}
-        {slot.groupSize > 0 && ` · ${fill(c.groupSize, { size: slot.groupSize })}`}
-      </p>
-      <p className={styles.who}>
-        <span className={styles.name}>{announce.displayName ?? c.noName}</span>{' '}
-        {match.verified && authority ? (
-          <span className={styles.verified}>{fill(c.verifiedBy, { authority })}</span>
-        ) : (
-          <span className={styles.unverified} title={c.unverifiedHint}>
-            {c.unverified}
-          </span>
-        )}
-      </p>
-      <dl className={styles.facts}>
-        <div>
-          <dt>{c.plz}</dt>
-          <dd>{announce.plz}</dd>
-        </div>
-        <div>
-          <dt>{c.fachrichtung}</dt>
-          <dd>{announce.fachrichtungen.map((f) => fachrichtungLabel(t.labels, f)).join(', ')}</dd>
-        </div>
-        <div>
-          <dt>{c.modalitaet}</dt>
-          <dd>
-            {announce.modalitaeten.map((m) => modalitaetLabel(t.labels, m)).join(', ')}
-            {announce.barrierFree && ` · ${c.barrierFree}`}
-          </dd>
-        </div>
-        <div>
-          <dt>{c.kostentraeger}</dt>
-          <dd>{announce.kostentraeger.map((k) => kostentraegerLabel(t.labels, k)).join(', ')}</dd>
-        </div>
-        <div>
-          <dt>{c.languages}</dt>
-          <dd>{announce.languages.map((l) => languageLabel(t.labels, l)).join(', ')}</dd>
-        </div>
-        <div>
-          <dt>{c.altersgruppe}</dt>
-          <dd>{announce.altersgruppen.map((a) => altersgruppeLabel(t.labels, a)).join(', ')}</dd>
-        </div>
-      </dl>
-      <button type="button" className={styles.reserve} onClick={onReserve} aria-label={fill(c.reserveLabel, { date, time: clock })}>
-        {c.reserve}
-      </button>
-    </li>
   );
 }

@@ -162,6 +162,11 @@ async function openLoop(req: Extract<LoadRequest, { kind: 'open' }>): Promise<Lo
 async function raw(req: Extract<LoadRequest, { kind: 'raw' }>): Promise<LoadResult> {
   const pool = new Pool({ connectionString: req.databaseUrl, max: req.poolSize });
   const errors: string[] = [];
+  let failures = 0;
+  // An idle client's error (the database dropped it) is reported, not fatal.
+  pool.on('error', (e) => {
+    if (errors.length < 5) errors.push(`idle client: ${e.message}`);
+  });
   let messages = 0;
   const start = performance.now();
   const deadline = start + req.ms;
@@ -198,12 +203,14 @@ async function raw(req: Extract<LoadRequest, { kind: 'raw' }>): Promise<LoadResu
             await c.query('ROLLBACK').catch(() => undefined);
             c.release();
           }
+          failures++;
           if (errors.length < 5) errors.push((e as Error).message);
         }
       }
     }),
   );
   const ms = performance.now() - start;
+  if (failures > 0) errors.push(`${failures} raw transactions failed`);
   await pool.end();
   return { messages, ms, latencies: [], errors };
 }

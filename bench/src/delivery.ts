@@ -111,8 +111,13 @@ async function main(): Promise<void> {
 
   const child = fork(fileURLToPath(new URL('./_delivery-load.ts', import.meta.url)), [], { stdio: 'inherit' });
   const load = (req: LoadRequest) =>
-    new Promise<LoadResult>((resolve) => {
-      child.once('message', (r) => resolve(r as LoadResult));
+    new Promise<LoadResult>((resolve, reject) => {
+      const died = (code: number | null) => reject(new Error(`the load process exited (${code})`));
+      child.once('exit', died);
+      child.once('message', (r) => {
+        child.off('exit', died);
+        resolve(r as LoadResult);
+      });
       child.send(req);
     });
 

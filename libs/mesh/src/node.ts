@@ -168,6 +168,9 @@ export interface ChannelMembership {
 type Target = PeerId | Multiaddr | string;
 type Services = { identify: ReturnType<ReturnType<typeof identify>>; ping: ReturnType<ReturnType<typeof ping>>; pubsub: GossipSub; dht?: KadDHT };
 
+/** Delay after the first connection before the node's announce goes into the DHT. */
+const DHT_PUBLISH_DELAY_MS = 1000;
+
 const SERVER_FRAME_LIMITS: Record<string, number> = {
   [SAF_PROTOCOL]: MAX_SAF_REQUEST_BYTES,
   [FAPP_QUERY_PROTOCOL]: MAX_QUERY_FRAME_BYTES,
@@ -214,6 +217,8 @@ export class MeshNode {
   private announceTimer: NodeJS.Timeout | undefined;
   private bootstrapTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private dhtPublished = false;
+  private dhtTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly libp2p: Libp2p<Services>,
@@ -287,12 +292,17 @@ export class MeshNode {
   /** @internal called by createMeshNode after start. */
   startBackground(): void {
     const ttl = this.opts.announceTtlMs ?? 3600_000;
-    if (this.opts.routing !== false) this.announceTimer = setInterval(() => {
-      this.renewAnnounce();
-      for (const p of this.libp2p.getPeers()) void this.sendAnnounces(p, [this.ownAnnounce!]);
-      void this.publishToDht();
-    }, Math.max(ttl / 2, 11_000));
-    this.announceTimer?.unref();
+    if (this.opts.routing !== false) {
+      this.announceTimer = setInterval(
+        () => {
+          this.renewAnnounce();
+          for (const p of this.libp2p.getPeers()) void this.sendAnnounces(p, [this.ownAnnounce!]);
+          void this.publishToDht();
+        },
+        Math.max(ttl / 2, 11_000),
+      );
+      this.announceTimer.unref();
+    }
     const boot = this.opts.bootstrap ?? [];
     if (boot.length > 0) {
       this.bootstrapTimer = setInterval(() => void this.dialBootstrap(), this.opts.bootstrapRetryMs ?? 30_000);
@@ -336,6 +346,16 @@ export class MeshNode {
 
   private async onPeerConnect(peer: PeerId): Promise<void> {
     const peerStr = peer.toString();
+    // Into the DHT once there are peers to hold the record (after identify has run); again on later connects until it worked.
+    if (!this.dhtPublished && !this.dhtTimer && this.libp2p.services.dht) {
+      this.dhtTimer = setTimeout(() => {
+        void this.publishToDht().then((ok) => {
+          this.dhtPublished = ok;
+          this.dhtTimer = undefined;
+        });
+      }, DHT_PUBLISH_DELAY_MS);
+      this.dhtTimer.unref();
+    }
     await this.sendAnnounces(peer, [this.nodeAnnounce, ...this.router.announcesFor(peerStr, this.now())]);
     // Mail waiting for this peer itself (its peer key is its mesh key).
     const addr = addressOfPeer(peer);
@@ -756,6 +776,7 @@ export class MeshNode {
     clearInterval(this.pruneTimer);
     clearInterval(this.announceTimer);
     clearInterval(this.bootstrapTimer);
+    clearTimeout(this.dhtTimer);
     await this.libp2p.stop();
   }
 

@@ -95,32 +95,56 @@ describe('qpc send, fetch, devices', () => {
   });
 });
 
+/** A REPL in this process on plain streams (no terminal: no prompt redraws, no colours). */
+function repl(user: string, password: string, dir = data) {
+  const input = new PassThrough();
+  const io = { screen: '', input, exit: Promise.resolve(0) };
+  const output = new Writable({
+    write(chunk, _enc, cb) {
+      io.screen += String(chunk);
+      cb();
+    },
+  });
+  io.exit = run(['repl', '-u', user, '-p', password, '--server', url, '--data-dir', dir], { stdout: () => undefined, stderr: () => undefined, env: {}, stdin: input, stdoutStream: output });
+  return io;
+}
+
 describe('qpc repl when the server goes away', () => {
   it('says "cannot reach …, retrying", keeps what is typed in the outbox, and sends it when the server is back', async () => {
-    const input = new PassThrough();
-    let screen = '';
-    const output = new Writable({
-      write(chunk, _enc, cb) {
-        screen += String(chunk);
-        cb();
-      },
-    });
-    const repl = run(['repl', '-u', 'erik', '-p', 'pw-erik', '--server', url, '--data-dir', data], { stdout: () => undefined, stderr: () => undefined, env: {}, stdin: input, stdoutStream: output });
-    await expect.poll(() => screen).toMatch(/logged in as erik/);
+    const r = repl('erik', 'pw-erik');
+    const input = r.input;
+    const screen = () => r.screen;
+    await expect.poll(screen).toMatch(/logged in as erik/);
     input.write('/switch dora\n');
     input.write('/history 1\n');
-    await expect.poll(() => screen).toMatch(/\d\d:\d\d \[erik\] zweite/);
+    await expect.poll(screen).toMatch(/\d\d:\d\d \[erik\] zweite/);
 
     await cutRelay();
-    await expect.poll(() => screen).toContain(`cannot reach ${url}, retrying`);
+    await expect.poll(screen).toContain(`cannot reach ${url}, retrying`);
     input.write('während der Server weg ist\n');
-    await expect.poll(() => screen).toContain(`* kept in the outbox until ${url} is reachable`);
+    await expect.poll(screen).toContain(`* kept in the outbox until ${url} is reachable`);
 
     await listenRelay(relayPort);
-    await expect.poll(() => screen).toContain(`* connected to ${url}`);
+    await expect.poll(screen).toContain(`* connected to ${url}`);
     await expect.poll(async () => (await qpc('fetch', '-u', 'dora', '-p', 'pw-dora')).out).toBe('[erik] während der Server weg ist\n');
     input.end();
-    expect(await repl).toBe(EXIT.OK);
+    expect(await r.exit).toBe(EXIT.OK);
+  });
+
+  it('/devices rm revokes another device of the account, whose REPL is told and ends with 77', async () => {
+    const second = repl('dora', 'pw-dora', join(data, 'second-device'));
+    await expect.poll(() => second.screen).toMatch(/logged in as dora .*\(device [0-9a-f]{8}\)/);
+    const id = /\(device ([0-9a-f]{8})\)/.exec(second.screen)![1]!;
+    const first = repl('dora', 'pw-dora');
+    await expect.poll(() => first.screen).toMatch(/logged in as dora/);
+    first.input.write('/devices list\n');
+    await expect.poll(() => first.screen).toMatch(new RegExp(`^  ${id}[0-9a-f-]+  qpc on `, 'm'));
+    first.input.write(`/devices rm ${id}\n`);
+    await expect.poll(() => first.screen).toMatch(new RegExp(`\\* device ${id}[0-9a-f-]+ revoked`));
+    expect(await second.exit).toBe(EXIT.NO_PERM);
+    expect(second.screen).toContain('this device was revoked for the account; leaving');
+    first.input.end();
+    expect(await first.exit).toBe(EXIT.OK);
   });
 });
 

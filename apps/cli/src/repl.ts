@@ -81,7 +81,12 @@ class Repl {
     });
     const finished = new Promise<number>((r) => (this.done = r));
     const sub = this.client.subscribe((events) => this.onEvents(events), {
-      onStatus: ({ connected }) => {
+      onStatus: ({ connected, final }) => {
+        if (final) {
+          this.say(final === 'device_revoked' ? 'this device was revoked for the account; leaving' : 'the server ended this session; start qpc repl again');
+          this.done(EXIT.NO_PERM);
+          return;
+        }
         if (!connected && this.online) this.say(`cannot reach ${this.a.server}, retrying`);
         if (connected && !this.online) this.say(this.style.dim(`* connected to ${this.a.server}`));
         this.online = connected;
@@ -97,6 +102,7 @@ class Repl {
     this.prompt();
     const code = await finished;
     sub.close();
+    this.rl.close();
     return code;
   }
 

@@ -181,8 +181,11 @@ export class VerificationError extends Error {
 
 export interface SubscribeOptions {
   reconnectMs?: number;
-  /** Connection state changes: connected after the server's `ready`, disconnected on every drop. */
-  onStatus?: (status: { connected: boolean }) => void;
+  /**
+   * Connection state changes: connected after the server's `ready`, disconnected on every drop.
+   * `final` is set when the server ended the session (4401) or revoked the device (4403): no reconnect follows.
+   */
+  onStatus?: (status: { connected: boolean; final?: 'session_ended' | 'device_revoked' }) => void;
 }
 
 const DEFAULT_HISTORY = 1000;
@@ -773,8 +776,9 @@ export class QpcClient {
       ws.onclose = (ev) => {
         if (socket === ws) socket = undefined;
         if (stopped) return;
+        if (ev.code === 4401 || ev.code === 4403) return opts.onStatus?.({ connected: false, final: ev.code === 4401 ? 'session_ended' : 'device_revoked' });
         opts.onStatus?.({ connected: false });
-        if (ev.code !== 4401 && ev.code !== 4403) timer = setTimeout(connect, opts.reconnectMs ?? 1000);
+        timer = setTimeout(connect, opts.reconnectMs ?? 1000);
       };
     };
     connect();

@@ -97,6 +97,8 @@ export class SignaturePool {
     const w = this.worker();
     const id = this.nextId++;
     return new Promise<Uint8Array>((resolve, reject) => {
+      // A worker with work outstanding keeps the process alive; an idle one does not.
+      if (w.pending.size === 0) w.worker.ref();
       w.pending.set(id, { resolve: (out) => resolve(out.map((r, i) => (bad[i] ? 0 : r))), reject });
       w.worker.postMessage({ id, count, keys, signatures, messages, offsets }, [keys.buffer, signatures.buffer, messages.buffer, offsets.buffer]);
     });
@@ -110,6 +112,7 @@ export class SignaturePool {
       worker.on('message', ({ id, out }: { id: number; out: Uint8Array }) => {
         entry.pending.get(id)?.resolve(out);
         entry.pending.delete(id);
+        if (entry.pending.size === 0) worker.unref();
       });
       const fail = (e: unknown) => {
         for (const p of entry.pending.values()) p.reject(e);

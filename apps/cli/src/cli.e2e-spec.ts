@@ -114,18 +114,20 @@ describe('qpc repl when the server goes away', () => {
     const r = repl('erik', 'pw-erik');
     const input = r.input;
     const screen = () => r.screen;
-    await expect.poll(screen).toMatch(/logged in as erik/);
+    await expect.poll(screen).toMatch(/logged in as erik[^]*\* connected to /);
     input.write('/switch dora\n');
     input.write('/history 1\n');
     await expect.poll(screen).toMatch(/\d\d:\d\d \[erik\] zweite/);
 
     await cutRelay();
-    await expect.poll(screen).toContain(`cannot reach ${url}, retrying`);
+    const mark = r.screen.length;
+    const since = () => r.screen.slice(mark);
+    await expect.poll(since).toContain(`cannot reach ${url}, retrying`);
     input.write('während der Server weg ist\n');
-    await expect.poll(screen).toContain(`* kept in the outbox until ${url} is reachable`);
+    await expect.poll(since).toContain(`* kept in the outbox until ${url} is reachable`);
 
     await listenRelay(relayPort);
-    await expect.poll(screen).toContain(`* connected to ${url}`);
+    await expect.poll(since).toContain(`* connected to ${url}`);
     await expect.poll(async () => (await qpc('fetch', '-u', 'dora', '-p', 'pw-dora')).out).toBe('[erik] während der Server weg ist\n');
     input.end();
     expect(await r.exit).toBe(EXIT.OK);
@@ -133,10 +135,10 @@ describe('qpc repl when the server goes away', () => {
 
   it('/devices rm revokes another device of the account, whose REPL is told and ends with 77', async () => {
     const second = repl('dora', 'pw-dora', join(data, 'second-device'));
-    await expect.poll(() => second.screen).toMatch(/logged in as dora .*\(device [0-9a-f]{8}\)/);
+    await expect.poll(() => second.screen).toMatch(/logged in as dora .*\(device [0-9a-f]{8}\)[^]*\* connected to /);
     const id = /\(device ([0-9a-f]{8})\)/.exec(second.screen)![1]!;
     const first = repl('dora', 'pw-dora');
-    await expect.poll(() => first.screen).toMatch(/logged in as dora/);
+    await expect.poll(() => first.screen).toMatch(/logged in as dora[^]*\* connected to /);
     first.input.write('/devices list\n');
     await expect.poll(() => first.screen).toMatch(new RegExp(`^  ${id}[0-9a-f-]+  qpc on `, 'm'));
     first.input.write(`/devices rm ${id}\n`);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -39,7 +39,8 @@ const quit = async (name: string) => {
   type(name, '/quit');
   await expect.poll(windows, { timeout: 10_000 }).not.toContain(name);
 };
-const ready = (name: string) => shows(name, /(registered|logged in as) \w+ on /);
+/** Logged in and the push connection is up (its backlog delivered). */
+const ready = (name: string) => shows(name, /(registered|logged in as) \w+ on [^]*\* connected to /);
 
 beforeAll(async () => {
   data = mkdtempSync(join(tmpdir(), 'qpc-cli-e2e-'));
@@ -96,6 +97,11 @@ describe('qpc repl in two terminals', () => {
     await shows('bob', /^\[alice\] Are you there\?$/m);
     type('bob', '/history 3');
     await shows('bob', /\[alice\] Hello, Bob!\n\d\d:\d\d \[bob\] Hi Alice!\n\d\d:\d\d \[alice\] Are you there\?/);
+
+    // The history file keeps commands for the arrow keys, never message text.
+    const history = join(data, 'alice', 'repl_history');
+    expect(readFileSync(history, 'utf8')).toBe('/dm bob\n/quit\n/history\n');
+    expect(statSync(history).mode & 0o777).toBe(0o600);
   });
 
   it('a group of three with one /remove: the removed member no longer receives', async () => {

@@ -54,7 +54,7 @@ export async function runRepl(a: AccountOptions, io: ReplIo): Promise<number> {
 class Repl {
   private current: string | undefined;
   private rl!: Interface;
-  private online = true;
+  private link: 'starting' | 'up' | 'down' = 'starting';
   private readonly knownUsers = new Set<string>();
   private done!: (code: number) => void;
 
@@ -87,9 +87,9 @@ class Repl {
           this.done(EXIT.NO_PERM);
           return;
         }
-        if (!connected && this.online) this.say(`cannot reach ${this.a.server}, retrying`);
-        if (connected && !this.online) this.say(this.style.dim(`* connected to ${this.a.server}`));
-        this.online = connected;
+        if (!connected && this.link !== 'down') this.say(`cannot reach ${this.a.server}, retrying`);
+        if (connected && this.link !== 'up') this.say(this.style.dim(`* connected to ${this.a.server}`));
+        this.link = connected ? 'up' : 'down';
       },
     });
     let queue = Promise.resolve();

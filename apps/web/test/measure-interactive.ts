@@ -4,7 +4,9 @@
 // in a React effect after hydration. Prints every run, the median, and the JavaScript the
 // page loaded before it was interactive.
 //
-//   npm run measure:interactive -w @qpc/web [-- runs] [--baseline <app dir with another .next>]
+//   npm run measure:interactive -w @qpc/web [-- runs] [--baseline <app dir with another .next>] [--path /de/praxis]
+//
+// --path measures another page whose submit button waits for hydration (the portal's sign-in).
 //
 // With --baseline the same runs go alternately to that build and to this one (same API
 // server, same moment), so a loaded machine slows both alike.
@@ -16,6 +18,8 @@ import { startPlatform } from './platform';
 const args = process.argv.slice(2);
 const baselineAt = args.indexOf('--baseline');
 const baselineDir = baselineAt >= 0 ? args.splice(baselineAt, 2)[1] : undefined;
+const pathAt = args.indexOf('--path');
+const pagePath = pathAt >= 0 ? args.splice(pathAt, 2)[1]! : '/de/suche';
 const runs = Number(args[0] ?? 5);
 const path = findChromium();
 if (!path) throw new Error('no Chromium: install it or set CHROMIUM_PATH');
@@ -46,7 +50,7 @@ try {
         if (r.request().resourceType() === 'script') scripts.push(r);
       });
       const t0 = performance.now();
-      await page.goto(`${target.web.url}/de/suche`);
+      await page.goto(`${target.web.url}${pagePath}`);
       await page.locator('button[type="submit"]:enabled').waitFor();
       const ms = performance.now() - t0;
       const before = scripts.slice();
@@ -61,7 +65,7 @@ try {
   }
   for (const t of targets) {
     if (process.env.VERBOSE) console.log(`${t.name}:\n  ${t.scripts.join('\n  ')}`);
-    console.log(`${t.name}: search page interactive after ${t.times.map((x) => Math.round(x)).join(', ')} ms; median ${Math.round(median(t.times))} ms over ${runs} runs; ${t.scripts.length} scripts, ${Math.round(t.bytes / 1024)} KiB of JavaScript (uncompressed) before interactive`);
+    console.log(`${t.name}: ${pagePath} interactive after ${t.times.map((x) => Math.round(x)).join(', ')} ms; median ${Math.round(median(t.times))} ms over ${runs} runs; ${t.scripts.length} scripts, ${Math.round(t.bytes / 1024)} KiB of JavaScript (uncompressed) before interactive`);
   }
   if (targets.length === 2) console.log(`median ratio this build / baseline: ${(median(targets[1]!.times) / median(targets[0]!.times)).toFixed(2)}`);
 } finally {

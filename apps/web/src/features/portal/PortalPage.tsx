@@ -5,7 +5,7 @@ import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react'
 import { type Locale } from '../../i18n/locale-path';
 import { ApiProblem } from '../fapp/api';
 import { fill } from '../fapp/format';
-import { getBackup, putBackup, signIn, signOut, signUp, type PortalSession, type SignedIn } from './api';
+import { getBackup, loadOpaque, putBackup, signIn, signOut, signUp, type PortalSession, type SignedIn } from './api';
 import { InboxSection, type SlotStates } from './InboxSection';
 import { keysOf, newPortalState, openState, sealState, type PortalState } from './keys';
 import { ProfileSection } from './ProfileSection';
@@ -132,7 +132,7 @@ export function PortalPage({ locale, t, demo }: { locale: Locale; t: PortalTexts
     return (
       <section className={styles.section} aria-labelledby="portal-auth">
         <h2 id="portal-auth">{signUpMode ? p.auth.signUpHeading : p.auth.signInHeading}</h2>
-        <form onSubmit={onAuth} noValidate data-testid="auth-form">
+        <form onSubmit={onAuth} onFocus={() => void loadOpaque().catch(() => undefined)} noValidate data-testid="auth-form">
           <div className={styles.field}>
             <label htmlFor="portal-username">{p.auth.username}</label>
             <input

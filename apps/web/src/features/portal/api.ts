@@ -1,11 +1,30 @@
 // The portal's calls to the API, through this origin's /api proxy. OPAQUE runs here: only its
 // messages travel, never the password. The session token goes in the Authorization header.
-import * as opaque from '@serenity-kit/opaque';
 import { fromBase64Url, sign, toBase64Url, utf8 } from '@qpc/crypto';
 import { ApiProblem } from '../fapp/api';
 import { accountSecrets, type AccountSecrets } from './keys';
 
 const DEVICE_LOGIN_CONTEXT = 'qpc-device-login-v1:';
+
+type Opaque = typeof import('@serenity-kit/opaque');
+let opaqueLoad: Promise<Opaque> | null = null;
+
+/**
+ * OPAQUE (WebAssembly, ~450 KiB of script) is loaded on demand: the sign-in form is usable
+ * before it arrives, and the form starts the load as soon as the therapist begins typing.
+ */
+export function loadOpaque(): Promise<Opaque> {
+  opaqueLoad ??= import('@serenity-kit/opaque')
+    .then(async (m) => {
+      await m.ready;
+      return m;
+    })
+    .catch((e: unknown) => {
+      opaqueLoad = null;
+      throw e;
+    });
+  return opaqueLoad;
+}
 
 async function call<T>(method: string, path: string, body?: unknown, token?: string): Promise<T> {
   let res: Response;
@@ -54,7 +73,7 @@ export interface SignedIn {
 
 /** OPAQUE registration; the portal's device key comes from the export key. */
 export async function signUp(username: string, password: string): Promise<SignedIn> {
-  await opaque.ready;
+  const opaque = await loadOpaque();
   const { clientRegistrationState, registrationRequest } = opaque.client.startRegistration({ password });
   const { registrationResponse } = await call<{ registrationResponse: string }>('POST', '/accounts/registration/start', { username, registrationRequest });
   const { registrationRecord, exportKey } = opaque.client.finishRegistration({ password, clientRegistrationState, registrationResponse });
@@ -69,7 +88,7 @@ export async function signUp(username: string, password: string): Promise<Signed
 
 /** Null for a wrong password (or unknown user: OPAQUE cannot tell them apart, and neither do we). */
 export async function signIn(username: string, password: string): Promise<SignedIn | null> {
-  await opaque.ready;
+  const opaque = await loadOpaque();
   const { clientLoginState, startLoginRequest } = opaque.client.startLogin({ password });
   const { loginId, loginResponse } = await call<{ loginId: string; loginResponse: string }>('POST', '/sessions/start', { username, startLoginRequest });
   const fin = opaque.client.finishLogin({ clientLoginState, loginResponse, password });

@@ -168,6 +168,9 @@ export interface ChannelMembership {
 type Target = PeerId | Multiaddr | string;
 type Services = { identify: ReturnType<ReturnType<typeof identify>>; ping: ReturnType<ReturnType<typeof ping>>; pubsub: GossipSub; dht?: KadDHT };
 
+/** Node announces for one neighbour queued within this window share one stream. */
+const ANNOUNCE_BATCH_MS = 20;
+
 /** Delay after the first connection before the node's announce goes into the DHT. */
 const DHT_PUBLISH_DELAY_MS = 1000;
 
@@ -218,6 +221,7 @@ export class MeshNode {
   private bootstrapTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private dhtPublished = false;
+  private readonly outbox = new Map<string, { peer: PeerId; announces: Uint8Array[]; done: Promise<void> | undefined }>();
   private dhtTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -362,17 +366,43 @@ export class MeshNode {
     if (addr) await this.flushQueued(addr);
   }
 
-  /** Sends node announces to one neighbour over one stream; errors (peer gone, protocol unknown) are dropped. */
-  private async sendAnnounces(peer: PeerId, announces: Uint8Array[]): Promise<void> {
-    if (this.stopped || announces.length === 0) return;
-    try {
-      const conn = this.libp2p.getConnections(peer)[0];
-      if (!conn) return;
-      await this.request(conn, NODE_ANNOUNCE_PROTOCOL, async (ch) => {
-        for (const a of announces.slice(0, MAX_ANNOUNCES_PER_STREAM)) await ch.write(a);
+  /**
+   * Queues node announces for one neighbour. Announces queued within ANNOUNCE_BATCH_MS go
+   * out together over one stream, so a burst of route changes (many links coming up at
+   * once) costs one stream per neighbour, not one per announce.
+   */
+  private sendAnnounces(peer: PeerId, announces: Uint8Array[]): Promise<void> {
+    if (this.stopped || announces.length === 0) return Promise.resolve();
+    const key = peer.toString();
+    let box = this.outbox.get(key);
+    if (!box) {
+      box = { peer, announces: [], done: undefined };
+      this.outbox.set(key, box);
+      const b = box;
+      b.done = new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          this.outbox.delete(key);
+          void this.flushAnnounces(b.peer, b.announces).finally(resolve);
+        }, ANNOUNCE_BATCH_MS);
+        t.unref();
       });
-    } catch {
-      // the neighbour learns routes at the next renewal
+    }
+    box.announces.push(...announces);
+    return box.done!;
+  }
+
+  /** Writes queued announces to one neighbour, up to MAX_ANNOUNCES_PER_STREAM per stream; errors (peer gone, protocol unknown) are dropped. */
+  private async flushAnnounces(peer: PeerId, announces: Uint8Array[]): Promise<void> {
+    for (let i = 0; i < announces.length && !this.stopped; i += MAX_ANNOUNCES_PER_STREAM) {
+      try {
+        const conn = this.libp2p.getConnections(peer)[0];
+        if (!conn) return;
+        await this.request(conn, NODE_ANNOUNCE_PROTOCOL, async (ch) => {
+          for (const a of announces.slice(i, i + MAX_ANNOUNCES_PER_STREAM)) await ch.write(a);
+        });
+      } catch {
+        return; // the neighbour learns routes at the next renewal
+      }
     }
   }
 

@@ -2,12 +2,14 @@
 
 import { type SlotMatch } from '@qpc/fapp';
 import { type Ref } from 'react';
+import { type Dictionary } from '../../i18n/de';
 import { type Locale } from '../../i18n/locale-path';
 import { berlinClock, berlinDate, fill } from '../fapp/format';
 import { altersgruppeLabel, fachrichtungLabel, kostentraegerLabel, languageLabel, modalitaetLabel, terminartLabel } from '../fapp/labels';
 import { type Candidate } from './region-sync';
-import { type SearchTexts } from './SearchPage';
 import styles from './search.module.css';
+
+type ResultTexts = Pick<Dictionary, 'search' | 'labels'>;
 
 /** The result list, earliest first: loaded with the search code, after the page is interactive. */
 export function SearchResults({
@@ -19,7 +21,7 @@ export function SearchResults({
   onReserve,
 }: {
   locale: Locale;
-  t: SearchTexts;
+  t: ResultTexts;
   matches: SlotMatch[];
   byTherapist: ReadonlyMap<string, Candidate>;
   headingRef: Ref<HTMLHeadingElement>;
@@ -39,7 +41,7 @@ export function SearchResults({
   );
 }
 
-function SlotCard({ locale, t, match, authority, onReserve }: { locale: Locale; t: SearchTexts; match: SlotMatch; authority: string | null; onReserve: () => void }) {
+function SlotCard({ locale, t, match, authority, onReserve }: { locale: Locale; t: ResultTexts; match: SlotMatch; authority: string | null; onReserve: () => void }) {
   const c = t.search.card;
   const { announce, slot } = match;
   const date = berlinDate(slot.startMs, locale);

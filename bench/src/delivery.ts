@@ -19,7 +19,7 @@ import { addMembers, createKeyPackage, createMlsGroup, encryptMessage, groupId a
 import { createApp } from '../../apps/server/src/app.js';
 import { createLogger } from '../../apps/server/src/common/logger.js';
 import { loadConfig } from '../../apps/server/src/config/config.js';
-import { openDataSource } from '../../apps/server/src/database/data-source.js';
+import { migrate, openDataSource } from '../../apps/server/src/database/data-source.js';
 import { startEmbeddedDatabase } from '../../apps/server/src/database/embedded.js';
 import { call, registerUser } from '../../apps/server/src/messenger/test-kit.js';
 import type { LoadRequest, LoadResult, Pair } from './_delivery-load.js';
@@ -38,7 +38,9 @@ function intArg(name: string, fallback: number): number {
 
 const CLIENTS = intArg('clients', 16);
 const SECONDS = intArg('seconds', 6);
-const POOL = intArg('pool', 10);
+// PGlite serves every connection from one session, and its socket server interleaves concurrent
+// extended-protocol batches (errors, wrong rows, then a stuck queue): one connection there.
+const POOL = intArg('pool', process.env.DATABASE_URL ? 10 : 1);
 /** Plaintext size of the MLS application message every send carries. */
 const MESSAGE_BYTES = 1024;
 
@@ -102,7 +104,11 @@ async function main(): Promise<void> {
   let t0 = performance.now();
   const db = await freshDatabase();
   // The rate limit is per sending device and far below what one bench pair sends.
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DB_POOL_SIZE: String(POOL), DELIVERY_RATE_PER_MIN: '100000000' });
+  // Migrated beforehand (the boot-time migration needs two connections; the pool may have one).
+  const mig = await openDataSource(db.url, 2);
+  await migrate(mig);
+  await mig.destroy();
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DB_POOL_SIZE: String(POOL), DB_MIGRATE: 'false', DELIVERY_RATE_PER_MIN: '100000000' });
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
   const { app } = await createApp({ config, databaseUrl: db.url, logger: createLogger(config.LOG_LEVEL, sink) });
   await app.listen({ port: 0, host: '127.0.0.1' });

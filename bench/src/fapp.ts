@@ -263,7 +263,12 @@ async function main(): Promise<void> {
   // -- server --
   t0 = performance.now();
   const db = await freshDatabase();
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DB_POOL_SIZE: '10', FAPP_AUTHORITIES: `${DEMO_AUTHORITY_NAME}=${toHex(authority.keys.publicKey)}` });
+  // PGlite runs one query at a time anyway, and its socket server can interleave the
+  // extended-protocol messages of concurrent connections (unnamed portals of one connection
+  // answered on another: `portal "" does not exist`, results on the wrong connection). One
+  // connection keeps the embedded runs correct.
+  const poolSize = process.env.DATABASE_URL ? '10' : '1';
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DB_POOL_SIZE: poolSize, FAPP_AUTHORITIES: `${DEMO_AUTHORITY_NAME}=${toHex(authority.keys.publicKey)}` });
   // Request logging stays on (it is part of the real path); the lines go nowhere.
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
   const { app } = await createApp({ config, databaseUrl: db.url, logger: createLogger(config.LOG_LEVEL, sink) });

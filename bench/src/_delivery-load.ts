@@ -25,6 +25,8 @@ export interface LoadResult {
   /** Enqueue (request start) to push (frame at the recipient), ms. */
   latencies: number[];
   errors: string[];
+  /** CPU time of this (client) process during the phase, ms. */
+  cpuMs?: number;
 }
 
 interface Conn {
@@ -216,9 +218,13 @@ async function raw(req: Extract<LoadRequest, { kind: 'raw' }>): Promise<LoadResu
 }
 
 process.on('message', (req: LoadRequest) => {
+  const cpu = process.cpuUsage();
   const run = req.kind === 'closed' ? closedLoop(req) : req.kind === 'open' ? openLoop(req) : raw(req);
   run.then(
-    (r) => process.send!(r),
+    (r) => {
+      const used = process.cpuUsage(cpu);
+      process.send!({ ...r, cpuMs: (used.user + used.system) / 1000 });
+    },
     (e: Error) => process.send!({ messages: 0, ms: 0, latencies: [], errors: [e.stack ?? e.message] }),
   );
 });

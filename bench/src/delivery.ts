@@ -181,7 +181,9 @@ async function main(): Promise<void> {
       row([`(c) server at half of (b): ${half}/s open loop, ${open.messages} sent, ${lat.length} pushed`, ((open.messages / open.ms) * 1000).toFixed(0), `${fmtMs(percentile(lat, 50))} / ${fmtMs(percentile(lat, 99))} ms`], W),
     );
     const perMsg = (c: NodeJS.CpuUsage, n: number) => fmtMs((c.user + c.system) / 1000 / Math.max(1, n));
-    console.log(`\nserver process CPU per message: (b) ${perMsg(closedCpu, closed.messages)} ms; during (a) ${perMsg(rawCpu, rawRes.messages)} ms (the embedded database's share, if any)`);
+    const clientPerMsg = (r: LoadResult) => fmtMs((r.cpuMs ?? NaN) / Math.max(1, r.messages));
+    console.log(`\nCPU per message: (a) raw pg client ${clientPerMsg(rawRes)} ms, server process ${perMsg(rawCpu, rawRes.messages)} ms (PGlite's share, if embedded)`);
+    console.log(`                 (b) clients ${clientPerMsg(closed)} ms, server process ${perMsg(closedCpu, closed.messages)} ms`);
     const ratio = ourRate / rawRate;
     const p99 = percentile(lat, 99);
     console.log(`\ntargets`);

@@ -3,7 +3,19 @@ import { meshAddress, open, seal, sha256, signingKeyPairFromSeed, toHex, utf8 } 
 import { MeshEnvelopeSchema, SafReplySchema } from '@qpc/proto';
 import { buildDemoDataset, type DemoDataset } from '@qpc/seed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMeshEnvelope, createMeshNode, FrameChannel, ROUTE_PROTOCOL, type MeshEvent, type MeshNode, type OpenedEnvelope } from './index.js';
+import { MeshCapability } from '@qpc/proto';
+import {
+  createMeshEnvelope,
+  createMeshNode,
+  createNodeAnnounce,
+  FrameChannel,
+  MAX_ANNOUNCES_PER_STREAM,
+  NODE_ANNOUNCE_PROTOCOL,
+  ROUTE_PROTOCOL,
+  type MeshEvent,
+  type MeshNode,
+  type OpenedEnvelope,
+} from './index.js';
 import { kemFor } from './test/keys.js';
 import { EventLog } from './test/wait.js';
 
@@ -134,5 +146,22 @@ describe('multi-hop routing over real libp2p nodes', () => {
     const reply = fromBinary(SafReplySchema, await ch.read(5000));
     expect(reply.result.case === 'failure' && reply.result.value.code).toBe('BAD_SIGNATURE');
     expect(nodes[2]!.stats().envelopes.dropped['bad-signature']).toBe(1);
+  });
+
+  it('takes at most MAX_ANNOUNCES_PER_STREAM node announces from one stream', async () => {
+    // A lone node and a light client that writes one announce too many on one stream.
+    const lone = await createMeshNode({ identitySeed: seedFor('lone'), trust: data.authority.trust, now, dht: false });
+    const client = await createMeshNode({ identitySeed: seedFor('client'), trust: data.authority.trust, now, dht: false, routing: false });
+    extra.push(lone, client);
+    const conn = await client.dial(lone.multiaddrs()[0]!);
+    const ch = new FrameChannel(await conn.newStream(NODE_ANNOUNCE_PROTOCOL), 1 << 20);
+    for (let i = 0; i <= MAX_ANNOUNCES_PER_STREAM; i++) {
+      const node = signingKeyPairFromSeed(seedFor(`origin-${i}`));
+      await ch.write(createNodeAnnounce({ node, capabilities: MeshCapability.RELAY, sequence: 1, nowMs: clock, ttlMs: 3600_000 }));
+    }
+    await ch.close();
+    await expect.poll(() => lone.stats().routes, { timeout: 15_000 }).toBe(MAX_ANNOUNCES_PER_STREAM);
+    const last = toHex(meshAddress(signingKeyPairFromSeed(seedFor(`origin-${MAX_ANNOUNCES_PER_STREAM}`)).publicKey));
+    expect(lone.routeTo(last)).toBeUndefined();
   });
 });

@@ -53,9 +53,14 @@ const THERAPISTS = intArg('therapists', 10_000);
 const SLOTS = intArg('slots', 10);
 const SEARCHES = intArg('searches', 200);
 const INGEST = Math.min(Math.floor(THERAPISTS / 2), intArg('ingest', 2000));
-const CONCURRENCY = intArg('concurrency', 8);
+// PGlite runs one query at a time anyway, and its socket server can interleave the
+// extended-protocol messages of concurrent connections (an unnamed portal of one connection
+// used by another: `portal "" does not exist`, a result delivered on the wrong connection).
+// So on PGlite the ingest defaults to one request in flight.
+const EMBEDDED = !process.env.DATABASE_URL;
+const CONCURRENCY = intArg('concurrency', EMBEDDED ? 1 : 8);
 const BATCH = intArg('batch', 100);
-const BATCH_CONCURRENCY = intArg('batch-concurrency', 2);
+const BATCH_CONCURRENCY = intArg('batch-concurrency', EMBEDDED ? 1 : 2);
 /** Distinct full demo profiles (each with its own X-Wing key); the rest reuse their KEM key. */
 const PROFILE_POOL = Math.min(THERAPISTS, 200);
 const DAY_MS = 86_400_000;
@@ -263,12 +268,7 @@ async function main(): Promise<void> {
   // -- server --
   t0 = performance.now();
   const db = await freshDatabase();
-  // PGlite runs one query at a time anyway, and its socket server can interleave the
-  // extended-protocol messages of concurrent connections (unnamed portals of one connection
-  // answered on another: `portal "" does not exist`, results on the wrong connection). One
-  // connection keeps the embedded runs correct.
-  const poolSize = process.env.DATABASE_URL ? '10' : '1';
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DB_POOL_SIZE: poolSize, FAPP_AUTHORITIES: `${DEMO_AUTHORITY_NAME}=${toHex(authority.keys.publicKey)}` });
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DB_POOL_SIZE: '10', FAPP_AUTHORITIES: `${DEMO_AUTHORITY_NAME}=${toHex(authority.keys.publicKey)}` });
   // Request logging stays on (it is part of the real path); the lines go nowhere.
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
   const { app } = await createApp({ config, databaseUrl: db.url, logger: createLogger(config.LOG_LEVEL, sink) });

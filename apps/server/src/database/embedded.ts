@@ -21,7 +21,8 @@ export interface EmbeddedOptions {
  * Runs PGlite (PostgreSQL compiled to WASM) in this process and serves it on
  * 127.0.0.1 over the PostgreSQL wire protocol, so the server talks to it with the same
  * `pg` driver it uses for a real PostgreSQL. PGlite executes one query at a time; the
- * socket server queues connections and keeps a transaction on its own connection.
+ * socket server queues the connections' messages; `keepBatchesWhole` makes that queue keep a
+ * transaction and an extended-protocol batch on their own connection.
  */
 export async function startEmbeddedDatabase(opts: EmbeddedOptions = {}): Promise<EmbeddedDatabase> {
   if (opts.dataDir) mkdirSync(opts.dataDir, { recursive: true });
@@ -30,6 +31,7 @@ export async function startEmbeddedDatabase(opts: EmbeddedOptions = {}): Promise
     ...(opts.loadDataDir ? { loadDataDir: opts.loadDataDir } : {}),
   });
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: opts.port ?? 0, maxConnections: opts.maxConnections ?? 32 });
+  keepBatchesWhole(server, db);
   await server.start();
   const conn = server.getServerConn();
   return {
@@ -39,5 +41,87 @@ export async function startEmbeddedDatabase(opts: EmbeddedOptions = {}): Promise
       await server.stop();
       await db.close();
     },
+  };
+}
+
+interface QueuedMessage {
+  handlerId: number;
+  message: Uint8Array;
+  resolve(bytes: number): void;
+  reject(error: unknown): void;
+  onData(data: Uint8Array): void;
+}
+interface QueryQueue {
+  queue: QueuedMessage[];
+  processing: boolean;
+  lastHandlerId: number | null;
+  processQueue(): Promise<void>;
+  clearQueueForHandler(handlerId: number): void;
+}
+
+/** Frontend messages that leave an extended-protocol batch open until the connection's Sync. */
+const BATCH_MESSAGES = new Set(['P', 'B', 'D', 'E', 'C', 'H'].map((c) => c.charCodeAt(0)));
+const SYNC = new Uint8Array([0x53, 0, 0, 0, 4]);
+
+/**
+ * pglite-socket 0.2.17 runs the messages of all connections through one PGlite session, one
+ * message at a time, and keeps a connection's messages together only inside a transaction
+ * (upstream electric-sql/pglite#1046). An extended-protocol batch (Parse, Bind, Describe,
+ * Execute … Sync), which node-postgres sends for every parameterised query, is not a
+ * transaction: another connection's Parse could replace the unnamed statement between this
+ * connection's Parse and Bind ("bind message supplies 2 parameters", results of the wrong
+ * query), and one failed message left the queue stuck for good. This replaces the queue's
+ * scheduler: the connection that opened a batch or a transaction owns the session until its
+ * Sync or COMMIT; a failure rejects that message only; a connection that goes away in the
+ * middle of a batch has the batch closed for it, so the next connection starts clean.
+ */
+function keepBatchesWhole(server: PGLiteSocketServer, db: PGlite): void {
+  const q = (server as unknown as { queryQueue?: QueryQueue }).queryQueue;
+  if (!q || !Array.isArray(q.queue) || typeof q.processQueue !== 'function' || typeof q.clearQueueForHandler !== 'function') {
+    throw new Error('pglite-socket internals changed: review keepBatchesWhole in apps/server/src/database/embedded.ts');
+  }
+  let batchOwner: number | null = null;
+  q.processQueue = async () => {
+    if (q.processing) return;
+    q.processing = true;
+    try {
+      while (q.queue.length > 0) {
+        const owner = batchOwner ?? (db.isInTransaction() ? q.lastHandlerId : null);
+        const at = owner === null ? 0 : q.queue.findIndex((m) => m.handlerId === owner);
+        if (at === -1) break; // the owner's next message re-enters the scheduler
+        const [item] = q.queue.splice(at, 1);
+        if (!item) break;
+        let bytes = 0;
+        try {
+          await db.runExclusive(() =>
+            db.execProtocolRawStream(item.message, {
+              onRawData: (data) => {
+                bytes += data.length;
+                item.onData(data);
+              },
+            }),
+          );
+          q.lastHandlerId = item.handlerId;
+          batchOwner = BATCH_MESSAGES.has(item.message[0] ?? 0) ? item.handlerId : null;
+          item.resolve(bytes);
+        } catch (e) {
+          batchOwner = null;
+          item.reject(e);
+        }
+      }
+    } finally {
+      q.processing = false;
+    }
+  };
+  const clear = q.clearQueueForHandler.bind(q);
+  q.clearQueueForHandler = (handlerId: number) => {
+    clear(handlerId);
+    if (batchOwner !== handlerId) return;
+    batchOwner = null;
+    // Close the abandoned batch (its statement, portal or error state) before anyone else runs.
+    void db
+      .runExclusive(() => db.execProtocolRaw(SYNC))
+      .catch(() => undefined)
+      .finally(() => void q.processQueue());
   };
 }

@@ -20,7 +20,7 @@ import { createApp } from '../../apps/server/src/app.js';
 import { createLogger } from '../../apps/server/src/common/logger.js';
 import { loadConfig } from '../../apps/server/src/config/config.js';
 import { migrate, openDataSource } from '../../apps/server/src/database/data-source.js';
-import { startEmbeddedDatabase } from '../../apps/server/src/database/embedded.js';
+import { freshDatabase } from './_db.js';
 import { call, registerUser } from '../../apps/server/src/messenger/test-kit.js';
 import type { LoadRequest, LoadResult, Pair } from './_delivery-load.js';
 import { fmtMs, row } from './_util.js';
@@ -38,39 +38,9 @@ function intArg(name: string, fallback: number): number {
 
 const CLIENTS = intArg('clients', 16);
 const SECONDS = intArg('seconds', 6);
-// PGlite serves every connection from one session, and its socket server interleaves concurrent
-// extended-protocol batches (errors, wrong rows, then a stuck queue): one connection there.
-const POOL = intArg('pool', process.env.DATABASE_URL ? 10 : 1);
+const POOL = intArg('pool', 10);
 /** Plaintext size of the MLS application message every send carries. */
 const MESSAGE_BYTES = 1024;
-
-interface Db {
-  url: string;
-  backend: string;
-  close(): Promise<void>;
-}
-
-async function freshDatabase(): Promise<Db> {
-  const given = process.env.DATABASE_URL;
-  if (!given) {
-    const db = await startEmbeddedDatabase();
-    return { url: db.url, backend: 'PGlite 0.5 (PostgreSQL 18 in WASM, in the server process)', close: () => db.stop() };
-  }
-  const name = `qpc_bench_delivery_${process.pid}`;
-  const admin = await openDataSource(given, 1);
-  await admin.query(`CREATE DATABASE "${name}"`);
-  const version: { server_version: string }[] = await admin.query('SHOW server_version');
-  const u = new URL(given);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    backend: `PostgreSQL ${version[0]?.server_version ?? '?'} (${u.host})`,
-    async close() {
-      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await admin.destroy();
-    },
-  };
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -102,7 +72,7 @@ async function main(): Promise<void> {
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`);
 
   let t0 = performance.now();
-  const db = await freshDatabase();
+  const db = await freshDatabase('delivery');
   // The rate limit is per sending device and far below what one bench pair sends.
   // Migrated beforehand (the boot-time migration needs two connections; the pool may have one).
   const mig = await openDataSource(db.url, 2);

@@ -32,8 +32,7 @@ import { DataSource } from 'typeorm';
 import { createApp } from '../../apps/server/src/app.js';
 import { createLogger } from '../../apps/server/src/common/logger.js';
 import { loadConfig } from '../../apps/server/src/config/config.js';
-import { openDataSource } from '../../apps/server/src/database/data-source.js';
-import { startEmbeddedDatabase } from '../../apps/server/src/database/embedded.js';
+import { freshDatabase } from './_db.js';
 import { type AnnounceWrite, buildSearchQuery, FappRepository } from '../../apps/server/src/fapp/fapp.repository.js';
 import { FappService } from '../../apps/server/src/fapp/fapp.service.js';
 import { fmtMs, row, time } from './_util.js';
@@ -53,14 +52,9 @@ const THERAPISTS = intArg('therapists', 10_000);
 const SLOTS = intArg('slots', 10);
 const SEARCHES = intArg('searches', 200);
 const INGEST = Math.min(Math.floor(THERAPISTS / 2), intArg('ingest', 2000));
-// PGlite runs one query at a time anyway, and its socket server can interleave the
-// extended-protocol messages of concurrent connections (an unnamed portal of one connection
-// used by another: `portal "" does not exist`, a result delivered on the wrong connection).
-// So on PGlite the ingest defaults to one request in flight.
-const EMBEDDED = !process.env.DATABASE_URL;
-const CONCURRENCY = intArg('concurrency', EMBEDDED ? 1 : 8);
+const CONCURRENCY = intArg('concurrency', 8);
 const BATCH = intArg('batch', 100);
-const BATCH_CONCURRENCY = intArg('batch-concurrency', EMBEDDED ? 1 : 2);
+const BATCH_CONCURRENCY = intArg('batch-concurrency', 2);
 /** Distinct full demo profiles (each with its own X-Wing key); the rest reuse their KEM key. */
 const PROFILE_POOL = Math.min(THERAPISTS, 200);
 const DAY_MS = 86_400_000;
@@ -114,34 +108,6 @@ function generate(n: number, nowMs: number): Generated {
 
 // ---------------------------------------------------------------------------------------------
 // Database and app.
-
-interface Db {
-  url: string;
-  backend: string;
-  close(): Promise<void>;
-}
-
-async function freshDatabase(): Promise<Db> {
-  const given = process.env.DATABASE_URL;
-  if (!given) {
-    const db = await startEmbeddedDatabase();
-    return { url: db.url, backend: 'PGlite 0.5 (PostgreSQL 18 in WASM, in this process)', close: () => db.stop() };
-  }
-  const name = `qpc_bench_fapp_${process.pid}`;
-  const admin = await openDataSource(given, 1);
-  await admin.query(`CREATE DATABASE "${name}"`);
-  const version: { server_version: string }[] = await admin.query('SHOW server_version');
-  const u = new URL(given);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    backend: `PostgreSQL ${version[0]?.server_version ?? '?'} (${u.host})`,
-    async close() {
-      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await admin.destroy();
-    },
-  };
-}
 
 /**
  * Setup only: writes verified announces and their slots in batches (one statement per table
@@ -267,7 +233,7 @@ async function main(): Promise<void> {
 
   // -- server --
   t0 = performance.now();
-  const db = await freshDatabase();
+  const db = await freshDatabase('fapp');
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DB_POOL_SIZE: '10', FAPP_AUTHORITIES: `${DEMO_AUTHORITY_NAME}=${toHex(authority.keys.publicKey)}` });
   // Request logging stays on (it is part of the real path); the lines go nowhere.
   const sink = new Writable({ write: (_c, _e, cb) => cb() });

@@ -31,6 +31,11 @@ describe('loadConfig', () => {
     }
   });
 
+  it('refuses a pool of one connection, which the boot-time migration would wait on for ever', () => {
+    expect(() => loadConfig({ DB_POOL_SIZE: '1' })).toThrow(/DB_POOL_SIZE/);
+    expect(loadConfig({ DB_POOL_SIZE: '2' }).DB_POOL_SIZE).toBe(2);
+  });
+
   it('rejects out-of-range ports', () => {
     expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT/);
   });

@@ -43,9 +43,10 @@ export class ServerConfig {
   @Max(65535)
   EMBEDDED_DB_PORT = 0;
 
+  /** At least 2: the boot-time migration holds one connection for its advisory lock and runs on another. */
   @Transform(toInt)
   @IsInt()
-  @Min(1)
+  @Min(2)
   @Max(200)
   DB_POOL_SIZE = 10;
 

@@ -12,3 +12,4 @@ export * from './frames.js';
 export * from './router.js';
 export * from './channel.js';
 export * from './metrics.js';
+export * from './mls-lite.js';

@@ -13,3 +13,4 @@ export * from './router.js';
 export * from './channel.js';
 export * from './metrics.js';
 export * from './mls-lite.js';
+export * from './lora-announce.js';

@@ -98,6 +98,12 @@ export interface MeshNodeOptions {
   onEnvelope?: (e: OpenedEnvelope) => void;
   /** 2-digit PLZ regions whose FAPP topics this node subscribes to. */
   regions?: string[];
+  /**
+   * Anti-entropy on every new connection: pull the peer's announces of our regions and gossip
+   * the ones that were new to us, so two halves of a healed partition converge (gossipsub
+   * does not replay what was published while they were apart). Default off.
+   */
+  syncOnConnect?: boolean;
   /** Licensing authorities whose attestations count as verified. */
   trust: TrustStore;
   /** Drop announces without a trusted attestation. */
@@ -276,6 +282,7 @@ export class MeshNode {
     this.libp2p.addEventListener('peer:connect', (e) => {
       this.emit({ type: 'peer', change: 'connect', peer: e.detail.toString() });
       if (routing) void this.onPeerConnect(e.detail);
+      if (this.opts.syncOnConnect) void this.syncFromPeer(e.detail);
     });
     this.libp2p.addEventListener('peer:disconnect', (e) => {
       this.emit({ type: 'peer', change: 'disconnect', peer: e.detail.toString() });
@@ -739,8 +746,23 @@ export class MeshNode {
     });
   }
 
-  /** Pulls every announce of a PLZ prefix from a peer, page by page, into the local store. */
-  async syncRegion(target: Target, plzPrefix: string): Promise<SyncResult> {
+  /** syncOnConnect: pull each of our regions from a newly connected peer and gossip what was new. */
+  private async syncFromPeer(peer: PeerId): Promise<void> {
+    for (const region of this.opts.regions ?? []) {
+      if (this.stopped) return;
+      try {
+        await this.syncRegion(peer, region, true);
+      } catch (e) {
+        this.emit({ type: 'protocol-error', protocol: FAPP_SYNC_PROTOCOL, code: e instanceof MeshError ? e.code : 'REMOTE_FAILURE' });
+      }
+    }
+  }
+
+  /**
+   * Pulls every announce of a PLZ prefix from a peer, page by page, into the local store.
+   * With `regossip`, announces new to this node are published on their region topic.
+   */
+  async syncRegion(target: Target, plzPrefix: string, regossip = false): Promise<SyncResult> {
     const result: SyncResult = { accepted: 0, duplicate: 0, rejected: 0, pages: 0 };
     let after: Uint8Array = new Uint8Array(0);
     for (;;) {
@@ -754,6 +776,8 @@ export class MeshNode {
       for (const a of page.announces) {
         const o = this.ingest(a, 'sync');
         result[o.kind]++;
+        // Peers that already hold it answer Ignore (duplicate); publish errors (no peers) change nothing.
+        if (regossip && o.kind === 'accepted') void this.pubsub.publish(fappTopicForPlz(o.plz), a).catch(() => undefined);
         if (o.kind !== 'rejected' || o.therapistId) after = maxKey(after, o.therapistId);
       }
       if (!page.more || page.announces.length === 0) return result;

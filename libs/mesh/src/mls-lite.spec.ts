@@ -126,9 +126,14 @@ describe('MLS-Lite', () => {
 
   it('requires a valid signature by the sender when the group lists member keys', () => {
     const { a, b } = pair({ signed: true });
-    expect(code(() => openMlsLite(b, sealMlsLite(a, utf8('unsigned')).message))).toBe('BAD_SIGNATURE');
+    // The sender refuses to send what receivers would refuse...
+    expect(code(() => sealMlsLite(a, utf8('unsigned')))).toBe('INVALID_KEY');
+    expect(code(() => sealMlsLite(a, utf8('as bob'), bob))).toBe('INVALID_KEY');
+    // ...and receivers refuse it from a sender that does not know the member list.
+    const loose = { ...a, memberKeys: undefined };
+    expect(code(() => openMlsLite(b, sealMlsLite(loose, utf8('unsigned')).message))).toBe('BAD_SIGNATURE');
     // Signed with the wrong member key: the AEAD passes, the signature does not.
-    expect(code(() => openMlsLite(b, sealMlsLite(a, utf8('as bob'), bob).message))).toBe('BAD_SIGNATURE');
+    expect(code(() => openMlsLite(b, sealMlsLite(loose, utf8('as bob'), bob).message))).toBe('BAD_SIGNATURE');
     // A signed message in a group without member keys cannot be bound to anyone.
     const plain = pair();
     expect(code(() => openMlsLite(plain.b, sealMlsLite(plain.a, utf8('s'), alice).message))).toBe('BAD_SIGNATURE');

@@ -1,4 +1,4 @@
-import { concatBytes, cryptoProvider, hkdfSha256, sign, utf8, verify, type SigningKeyPair } from '@qpc/crypto';
+import { concatBytes, constantTimeEqual, cryptoProvider, hkdfSha256, sign, utf8, verify, type SigningKeyPair } from '@qpc/crypto';
 import { meshFail } from './errors.js';
 import { LORA_MAX_MESSAGE_BYTES } from './lora.js';
 
@@ -145,6 +145,11 @@ export function sealMlsLite(state: MlsLiteState, payload: Uint8Array, signer?: S
   if (payload.length > MLS_LITE_MAX_PAYLOAD_BYTES) meshFail('TOO_LARGE', `payload above ${MLS_LITE_MAX_PAYLOAD_BYTES} bytes`);
   // Counter exhaustion would reuse a nonce: the group must move to the next epoch first.
   if (state.sendCounter > MLS_LITE_MAX_COUNTER) meshFail('QUEUE_FULL', 'send counter exhausted; advance the epoch');
+  if (state.memberKeys) {
+    // Fail at the sender rather than have every receiver refuse the message.
+    const own = state.memberKeys[state.ownIndex];
+    if (!signer || !own || !constantTimeEqual(signer.publicKey, own)) meshFail('INVALID_KEY', 'this group requires a signature by our own listed member key');
+  }
   const counter = state.sendCounter;
   const flags = MLS_LITE_VERSION | (signer ? FLAG_SIGNED : 0);
   const header = encodeHeader(flags, state.groupId, state.epoch, state.ownIndex, counter);

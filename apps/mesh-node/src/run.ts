@@ -49,6 +49,8 @@ export async function runNode(o: NodeOptions, deps: RunDeps = {}): Promise<Runni
     verifiedOnly: o.verifiedOnly,
     mdns: o.mdns,
     dht: o.dht,
+    // A daemon heals after a partition: every new connection pulls the peer's announces of our regions.
+    syncOnConnect: true,
     ...(safSnapshot ? { safSnapshot } : {}),
     ...(deps.now ? { now: deps.now } : {}),
     ...(deps.heartbeatIntervalMs ? { heartbeatIntervalMs: deps.heartbeatIntervalMs } : {}),

@@ -16,6 +16,7 @@ import { SecretsModule } from './secrets/secrets.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { KeyBackupModule } from './key-backup/key-backup.module.js';
+import { MeshModule } from './mesh/mesh.module.js';
 
 export interface AppModuleOptions {
   config: ServerConfig;
@@ -43,6 +44,7 @@ export class AppModule {
         GroupsModule,
         WsModule,
         KeyBackupModule,
+        MeshModule.forRoot(config),
       ],
       providers: [
         { provide: ServerConfig, useValue: config },

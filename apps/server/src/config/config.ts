@@ -164,6 +164,26 @@ export class ServerConfig {
   @IsOptional()
   @Matches(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, { message: 'NATS_URL must be nats://host:port (comma-separated for several)' })
   NATS_URL?: string;
+
+  /** Run a libp2p mesh node inside the server that bridges FAPP announces between the web API and the clinic mesh. */
+  @Transform(toBool)
+  @IsBoolean()
+  MESH_ENABLED = false;
+
+  /** Multiaddrs (comma-separated) the in-process mesh node listens on. */
+  @IsString()
+  @Matches(/^\/\S+(,\/\S+)*$/, { message: 'MESH_LISTEN must be multiaddrs like /ip4/127.0.0.1/tcp/4001 (comma-separated)' })
+  MESH_LISTEN = '/ip4/127.0.0.1/tcp/0';
+
+  /** Mesh peers (comma-separated multiaddrs ending in /p2p/<peer id>) dialled at start and redialled while unreachable. */
+  @IsString()
+  @Matches(/^$|^\/\S+\/p2p\/\w+(,\/\S+\/p2p\/\w+)*$/, { message: 'MESH_BOOTSTRAP must be multiaddrs ending in /p2p/<peer id> (comma-separated)' })
+  MESH_BOOTSTRAP = '';
+
+  /** Leitregionen (2-digit PLZ prefixes, comma-separated) the mesh node bridges; empty = all 100. */
+  @IsString()
+  @Matches(/^$|^\d{2}(,\d{2})*$/, { message: 'MESH_REGIONS must be 2-digit PLZ prefixes like 10,20 (comma-separated)' })
+  MESH_REGIONS = '';
 }
 
 export class ConfigError extends Error {

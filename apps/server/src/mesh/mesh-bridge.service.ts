@@ -89,7 +89,7 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
       onEvent: (e) => this.onEvent(e),
     });
     for (const id of this.early.splice(0)) this.fromMesh(id);
-    this.log.log({ event: 'mesh_started', peerId: this.meshNode.peerId.toString(), listen: this.meshNode.multiaddrs(), regions: regions.length });
+    this.log.log(line('mesh_started', { peerId: this.meshNode.peerId.toString(), listen: this.meshNode.multiaddrs().join(','), regions: regions.length }));
     // The node's store starts with what the server holds, so peers that sync from it get it.
     this.track(this.seedFromServer(regions));
   }
@@ -113,7 +113,7 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
       timeout,
     ]);
     clearTimeout(timer);
-    this.log.log({ event: 'mesh_stopped', graceful: done === 'stopped', ...this.counters });
+    this.log.log(line('mesh_stopped', { graceful: done === 'stopped', ...this.counters }));
   }
 
   /**
@@ -151,7 +151,7 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
         (o) => {
           if (o.kind === 'accepted') this.counters.published++;
         },
-        (e: unknown) => this.log.warn({ event: 'mesh_publish_failed', reason: e instanceof Error ? e.message : 'error' }),
+        (e: unknown) => this.log.warn(line('mesh_publish_failed', { reason: e instanceof Error ? e.message : 'error' })),
       ),
     );
   }
@@ -179,7 +179,7 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
             return;
           }
           this.counters.rejected++;
-          this.log.warn({ event: 'mesh_announce_rejected', code: e instanceof FappError ? e.code : 'INTERNAL' });
+          this.log.warn(line('mesh_announce_rejected', { code: e instanceof FappError ? e.code : 'INTERNAL' }));
         },
       ),
     );
@@ -198,7 +198,12 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   private track(p: Promise<unknown>): void {
-    const t = p.catch((e: unknown) => this.log.warn({ event: 'mesh_bridge_error', reason: e instanceof Error ? e.message : 'error' })).finally(() => this.pending.delete(t));
+    const t = p.catch((e: unknown) => this.log.warn(line('mesh_bridge_error', { reason: e instanceof Error ? e.message : 'error' }))).finally(() => this.pending.delete(t));
     this.pending.add(t);
   }
+}
+
+/** `event key=value …`: Nest's logger takes strings. Never an IP address: listen addresses are the node's own. */
+function line(event: string, fields: Record<string, string | number | boolean>): string {
+  return [event, ...Object.entries(fields).map(([k, v]) => `${k}=${v}`)].join(' ');
 }

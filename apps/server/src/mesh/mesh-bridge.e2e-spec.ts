@@ -1,5 +1,6 @@
-import { sha256, toBase64Url, toHex, utf8 } from '@qpc/crypto';
-import { createMeshNode, fappTopicForPlz, type MeshNode } from '@qpc/mesh';
+import { meshAddress, sha256, toBase64Url, toHex, utf8 } from '@qpc/crypto';
+import { createReservation, verifyAnnounce } from '@qpc/fapp';
+import { createMeshEnvelope, createMeshNode, fappTopicForPlz, type MeshNode } from '@qpc/mesh';
 import { buildDemoDataset, type DemoDataset } from '@qpc/seed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, TestClock, type TestApp } from '../../test/app.js';
@@ -13,6 +14,7 @@ let data: DemoDataset;
 let server: TestApp;
 let bridge: MeshBridgeService;
 let clinic: MeshNode;
+let clock: TestClock;
 
 const inRegion = () => data.therapists.filter((t) => t.plz.startsWith('10'));
 
@@ -24,9 +26,9 @@ async function searchIds(): Promise<string[]> {
 
 beforeAll(async () => {
   data = buildDemoDataset({ therapists: 40, now: T0, seed: 'server-mesh-bridge-e2e' });
-  const clock = new TestClock(T0 + 60_000);
+  clock = new TestClock(T0 + 60_000);
   server = await createTestApp(
-    { FAPP_AUTHORITIES: `Demo=${toHex(data.authority.keys.publicKey)}`, SERVER_SIGNING_KEY: SIGNING_KEY, MESH_ENABLED: 'true', MESH_REGIONS: '10,20' },
+    { FAPP_AUTHORITIES: `Demo=${toHex(data.authority.keys.publicKey)}`, SERVER_SIGNING_KEY: SIGNING_KEY, MESH_ENABLED: 'true', MESH_REGIONS: '10,20', FAPP_POW_BITS: '6' },
     { clock },
   );
   bridge = server.app.get(MeshBridgeService);
@@ -119,6 +121,28 @@ describe('server mesh bridge (MESH_ENABLED)', () => {
     await expect
       .poll(() => clinic.announces('10').map((r) => r.therapistId), { timeout: 10_000 })
       .toEqual(expect.arrayContaining([toHex(a.signing.publicKey), toHex(b.signing.publicKey)]));
+  });
+});
+
+describe('reservations over the mesh', () => {
+  it('a SlotReserve in an envelope addressed to the server node is held as if posted over HTTP', async () => {
+    const th = inRegion()[0]!; // announced in the first test, so the server holds its announce
+    const announce = verifyAnnounce(th.announce, { nowMs: clock.now(), trust: data.authority.trust }).announce;
+    const r = await createReservation({ announce, slotId: announce.slots[0]!.id, contact: 'Signal: @anon', difficultyBits: 6, nowMs: clock.now() });
+    const serverNode = bridge.node!;
+    await expect.poll(() => clinic.routeTo(serverNode.addressHex)).toBeDefined();
+    const envelope = createMeshEnvelope({ sender: clinic.identity, recipient: meshAddress(serverNode.identity.publicKey), payload: r.bytes, nowMs: clock.now(), ttlMs: 60_000 });
+    expect((await clinic.send(envelope)).kind).not.toBe('dropped');
+    await expect.poll(() => bridge.counters.reservations, { timeout: 10_000 }).toBe(1);
+    const mb = await server.app.inject({ method: 'GET', url: '/api/v1/fapp/mailbox', headers: { 'x-mailbox-capability': toBase64Url(r.mailboxCapability) } });
+    expect(mb.statusCode).toBe(200);
+    expect(mb.json()).toMatchObject({ status: 'pending', therapistId: toHex(th.signing.publicKey) });
+
+    // The same stamp again over the mesh: refused (counted), nothing crashes.
+    const again = createMeshEnvelope({ sender: clinic.identity, recipient: meshAddress(serverNode.identity.publicKey), payload: r.bytes, nowMs: clock.now(), ttlMs: 60_000 });
+    await clinic.send(again);
+    await expect.poll(() => bridge.counters.reservationsRejected, { timeout: 10_000 }).toBe(1);
+    expect(bridge.counters.reservations).toBe(1);
   });
 });
 

@@ -1,11 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { hkdfSha256, utf8 } from '@qpc/crypto';
 import { FappError } from '@qpc/fapp';
-import { createMeshNode, type MeshEvent, type MeshNode } from '@qpc/mesh';
+import { createMeshNode, type MeshEvent, type MeshNode, type OpenedEnvelope } from '@qpc/mesh';
 import { MeshCapability } from '@qpc/proto';
 import { Clock } from '../common/clock.js';
 import { ServerConfig } from '../config/config.js';
 import { FappService } from '../fapp/fapp.service.js';
+import { ReservationService } from '../fapp/reservation.service.js';
 import { ServerSecrets } from '../secrets/server-secrets.js';
 
 /** Every Leitregion, 00 … 99. */
@@ -37,6 +38,10 @@ export interface MeshBridgeCounters {
   stale: number;
   /** Mesh announces the server refused (its own rules are stricter or its trust differs). */
   rejected: number;
+  /** SlotReserves that arrived in envelopes addressed to the server's node and were stored (held). */
+  reservations: number;
+  /** Envelope payloads the reservation service refused (malformed, stale, slot held, rate limit, …). */
+  reservationsRejected: number;
 }
 
 type FappIngest = FappService['ingest'];
@@ -59,13 +64,14 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
   private early: string[] = [];
   private readonly pending = new Set<Promise<unknown>>();
   private closing = false;
-  readonly counters: MeshBridgeCounters = { published: 0, ingested: 0, stale: 0, rejected: 0 };
+  readonly counters: MeshBridgeCounters = { published: 0, ingested: 0, stale: 0, rejected: 0, reservations: 0, reservationsRejected: 0 };
 
   constructor(
     @Inject(ServerConfig) private readonly config: ServerConfig,
     @Inject(FappService) private readonly fapp: FappService,
     @Inject(ServerSecrets) private readonly secrets: ServerSecrets,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(ReservationService) private readonly reservations: ReservationService,
   ) {}
 
   /** The running node (undefined before bootstrap and after shutdown). */
@@ -87,6 +93,7 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
       verifiedOnly: this.config.FAPP_REQUIRE_VERIFIED,
       now: () => this.clock.now(),
       onEvent: (e) => this.onEvent(e),
+      onEnvelope: (e) => this.onEnvelope(e),
     });
     for (const id of this.early.splice(0)) this.fromMesh(id);
     this.log.log(line('mesh_started', { peerId: this.meshNode.peerId.toString(), listen: this.meshNode.multiaddrs().join(','), regions: regions.length }));
@@ -161,6 +168,26 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
       if (this.meshNode) this.fromMesh(e.therapistId);
       else this.early.push(e.therapistId);
     }
+  }
+
+  /**
+   * An envelope addressed to the server's node carries a SlotReserve (sealed to the therapist):
+   * it is held exactly as `POST /api/v1/fapp/reservations` would hold it (same checks, stamps,
+   * rate limits). The patient reads the answer from the mailbox like any other.
+   */
+  private onEnvelope(e: OpenedEnvelope): void {
+    if (this.closing) return;
+    this.track(
+      this.reservations.reserve(e.payload).then(
+        () => {
+          this.counters.reservations++;
+        },
+        (err: unknown) => {
+          this.counters.reservationsRejected++;
+          this.log.warn(line('mesh_reservation_rejected', { code: err instanceof FappError ? err.code : err instanceof Error ? err.name : 'INTERNAL' }));
+        },
+      ),
+    );
   }
 
   /** Ingests the node's current announce of a therapist into the server, with the server's own checks. */

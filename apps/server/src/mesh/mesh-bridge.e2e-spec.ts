@@ -68,6 +68,8 @@ describe('server mesh bridge (MESH_ENABLED)', () => {
   it('derives the node identity from the signing key with its own label, not the key itself', () => {
     const started = server.logs.find((l) => l.context === 'mesh' && String(l.msg).startsWith('mesh_started'));
     expect(started?.msg).toContain(`peerId=${bridge.node!.peerId.toString()}`);
+    expect(started?.msg).toContain(`meshAddress=${bridge.node!.addressHex}`);
+    expect(started?.msg).not.toContain('127.0.0.1');
     expect(toHex(bridge.node!.identity.secretKey)).not.toBe(SIGNING_KEY);
     expect(server.rawLogs()).not.toContain(SIGNING_KEY);
   });
@@ -121,6 +123,26 @@ describe('server mesh bridge (MESH_ENABLED)', () => {
     await expect
       .poll(() => clinic.announces('10').map((r) => r.therapistId), { timeout: 10_000 })
       .toEqual(expect.arrayContaining([toHex(a.signing.publicKey), toHex(b.signing.publicKey)]));
+  });
+});
+
+describe('a clinic node that joins later', () => {
+  it('pulls what the server holds from the server node on connect', async () => {
+    const held = [inRegion()[0]!, inRegion()[1]!].map((t) => toHex(t.signing.publicKey));
+    const late = await createMeshNode({
+      identitySeed: sha256(utf8('mesh-bridge-e2e/late')),
+      bootstrap: [bridge.node!.multiaddrs().find((m) => m.includes('/tcp/'))!],
+      regions: ['10'],
+      syncOnConnect: true,
+      trust: data.authority.trust,
+      now: () => clock.now(),
+      dht: false,
+    });
+    try {
+      await expect.poll(() => late.announces('10').map((r) => r.therapistId), { timeout: 10_000 }).toEqual(expect.arrayContaining(held));
+    } finally {
+      await late.stop();
+    }
   });
 });
 

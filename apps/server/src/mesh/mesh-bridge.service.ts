@@ -96,7 +96,7 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
       onEnvelope: (e) => this.onEnvelope(e),
     });
     for (const id of this.early.splice(0)) this.fromMesh(id);
-    this.log.log(line('mesh_started', { peerId: this.meshNode.peerId.toString(), listen: this.meshNode.multiaddrs().join(','), regions: regions.length }));
+    this.log.log(line('mesh_started', { peerId: this.meshNode.peerId.toString(), meshAddress: this.meshNode.addressHex, ports: this.meshNode.multiaddrs().map((m) => m.split('/tcp/')[1]?.split('/')[0] ?? '-').join(','), regions: regions.length }));
     // The node's store starts with what the server holds, so peers that sync from it get it.
     this.track(this.seedFromServer(regions));
   }
@@ -230,7 +230,7 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
   }
 }
 
-/** `event key=value …`: Nest's logger takes strings. Never an IP address: listen addresses are the node's own. */
+/** `event key=value …`: Nest's logger takes strings. Never an IP address (like qpc-node, only the listen ports). */
 function line(event: string, fields: Record<string, string | number | boolean>): string {
   return [event, ...Object.entries(fields).map(([k, v]) => `${k}=${v}`)].join(' ');
 }

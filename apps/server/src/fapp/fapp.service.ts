@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { fromHex, toHex, verify } from '@qpc/crypto';
 import {
   type Announce,
@@ -25,6 +25,10 @@ import { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT, type AnnounceBatchI
 import { type AnnounceWrite, FappRepository, type SearchRow } from './fapp.repository.js';
 import { RevocationRepository } from './revocation.repository.js';
 import { POOL_MIN_CHECKS, type SignatureCheck, SignaturePool } from './signature-pool.node.js';
+
+/** Where a stored announce came from. */
+export type IngestOrigin = 'http' | 'mesh';
+export type StoredListener = (bytes: Uint8Array, origin: IngestOrigin) => void;
 
 export interface IngestOutcome {
   therapistId: string;
@@ -84,6 +88,8 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
   private reloadTimer: NodeJS.Timeout | undefined;
   /** Attestations already verified (one per therapist, resent with every announce). */
   private readonly attestationCache = new BoundedMap<string, Attestation>(20_000);
+  private readonly storedListeners = new Set<StoredListener>();
+  private readonly log = new Logger('fapp');
   /** Signature checks of batch ingest; none on a single-core machine. */
   private readonly pool = availableParallelism() > 1 ? new SignaturePool() : undefined;
 
@@ -159,7 +165,27 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
     return verifyAnnounce(bytes, { nowMs, trust: this.trust, requireVerified: this.config.FAPP_REQUIRE_VERIFIED, attestationCache: this.attestationCache });
   }
 
-  async ingest(bytes: Uint8Array): Promise<IngestOutcome> {
+  /**
+   * Called after an announce is stored, with the exact signed bytes and where it came from
+   * (`http`: the single or batch endpoint; `mesh`: the in-process mesh bridge). Returns a
+   * function that removes the listener. A listener's exception never fails the ingest.
+   */
+  onStored(fn: StoredListener): () => void {
+    this.storedListeners.add(fn);
+    return () => this.storedListeners.delete(fn);
+  }
+
+  private emitStored(bytes: Uint8Array, origin: IngestOrigin): void {
+    for (const fn of this.storedListeners) {
+      try {
+        fn(bytes, origin);
+      } catch (e) {
+        this.log.error(e);
+      }
+    }
+  }
+
+  async ingest(bytes: Uint8Array, origin: IngestOrigin = 'http'): Promise<IngestOutcome> {
     const v = this.verify(bytes, this.clock.now());
     const w = toWrite(v);
     const stored = await this.repo.upsertAnnounce(w.a, w.verified, w.attestation, w.envelope);
@@ -168,6 +194,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
       throw new FappError('STALE_SEQUENCE', `sequence ${w.a.sequence} is not higher than the stored ${current ?? 'one'}`);
     }
     this.announceCache.set(w.a.therapistId, { sequence: w.a.sequence, announce: w.a });
+    this.emitStored(bytes, origin);
     return outcome(w);
   }
 
@@ -256,6 +283,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
             : rejected(index, new FappError('STALE_SEQUENCE', `sequence ${w.a.sequence} is not higher than the stored ${c?.sequence ?? 'one'}`));
       }
     });
+    for (const r of results) if (r.status === 'stored') this.emitStored(bytes[r.index]!, 'http');
     const count = (s: AnnounceBatchItemDto['status']) => results.filter((r) => r.status === s).length;
     return { results, stored: count('stored'), duplicates: count('duplicate'), rejected: count('rejected') };
   }

@@ -44,9 +44,6 @@ export interface MeshBridgeCounters {
   reservationsRejected: number;
 }
 
-type FappIngest = FappService['ingest'];
-type FappIngestBatch = FappService['ingestBatch'];
-
 /**
  * Runs a libp2p mesh node inside the server (MESH_ENABLED) and bridges FAPP announces both
  * ways: what the HTTP ingest accepts is published on the region's topic; what the node's
@@ -57,8 +54,7 @@ type FappIngestBatch = FappService['ingestBatch'];
 export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('mesh');
   private meshNode: MeshNode | undefined;
-  /** FappService.ingest before the bridge wrapped it: mesh announces go through it, so they are not republished. */
-  private ingestDirect: FappIngest | undefined;
+  /** Removes the bridge's listener on FappService. */
   private restore: (() => void) | undefined;
   /** Accepted by the node before createMeshNode returned (sync during bootstrap). */
   private early: string[] = [];
@@ -123,31 +119,11 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
     this.log.log(line('mesh_stopped', { graceful: done === 'stopped', ...this.counters }));
   }
 
-  /**
-   * FappService has no ingest event; the bridge wraps the two ingest methods of its (single)
-   * instance and restores them on shutdown. Only successful ingests publish.
-   */
+  /** Publishes what the HTTP ingest stores; what came from the mesh is never published back. */
   private hookIngest(): void {
-    const fapp = this.fapp;
-    const ingest: FappIngest = fapp.ingest.bind(fapp);
-    const ingestBatch: FappIngestBatch = fapp.ingestBatch.bind(fapp);
-    this.ingestDirect = ingest;
-    fapp.ingest = async (bytes) => {
-      const outcome = await ingest(bytes);
-      this.toMesh(bytes);
-      return outcome;
-    };
-    fapp.ingestBatch = async (encoded) => {
-      const result = await ingestBatch(encoded);
-      for (const r of result.results) if (r.status === 'stored') this.toMesh(new Uint8Array(Buffer.from(encoded[r.index]!, 'base64url')));
-      return result;
-    };
-    // The wrappers are own properties shadowing the class's methods: deleting them restores those.
-    this.restore = () => {
-      const own = fapp as Partial<Pick<FappService, 'ingest' | 'ingestBatch'>>;
-      delete own.ingest;
-      delete own.ingestBatch;
-    };
+    this.restore = this.fapp.onStored((bytes, origin) => {
+      if (origin === 'http') this.toMesh(bytes);
+    });
   }
 
   private toMesh(bytes: Uint8Array): void {
@@ -193,10 +169,9 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
   /** Ingests the node's current announce of a therapist into the server, with the server's own checks. */
   private fromMesh(therapistId: string): void {
     const record = this.meshNode?.store.byTherapist.get(therapistId);
-    if (!record || this.closing || !this.ingestDirect) return;
-    const ingest = this.ingestDirect;
+    if (!record || this.closing) return;
     this.track(
-      ingest(record.bytes).then(
+      this.fapp.ingest(record.bytes, 'mesh').then(
         () => {
           this.counters.ingested++;
         },

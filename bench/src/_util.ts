@@ -55,3 +55,15 @@ export async function compare(
   }
   return [bestOurs!, bestBase!];
 }
+
+/** `--name N` from the command line: a positive integer up to `max`, else the run stops with exit code 2. */
+export function intArg(name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 1 || v > max) {
+    console.error(max === Number.MAX_SAFE_INTEGER ? `--${name} needs a positive integer` : `--${name} needs an integer 1..${max}`);
+    process.exit(2);
+  }
+  return v;
+}

@@ -23,18 +23,7 @@ import { migrate, openDataSource } from '../../apps/server/src/database/data-sou
 import { freshDatabase } from './_db.js';
 import { call, registerUser } from '../../apps/server/src/messenger/test-kit.js';
 import type { LoadRequest, LoadResult, Pair } from './_delivery-load.js';
-import { fmtMs, row } from './_util.js';
-
-function intArg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) {
-    console.error(`--${name} needs a positive integer`);
-    process.exit(2);
-  }
-  return v;
-}
+import { fmtMs, row, intArg } from './_util.js';
 
 const CLIENTS = intArg('clients', 16);
 const SECONDS = intArg('seconds', 6);

@@ -35,18 +35,7 @@ import { loadConfig } from '../../apps/server/src/config/config.js';
 import { freshDatabase } from './_db.js';
 import { type AnnounceWrite, buildSearchQuery, FappRepository } from '../../apps/server/src/fapp/fapp.repository.js';
 import { FappService } from '../../apps/server/src/fapp/fapp.service.js';
-import { fmtMs, row, time } from './_util.js';
-
-function intArg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1) {
-    console.error(`--${name} needs a positive integer`);
-    process.exit(2);
-  }
-  return v;
-}
+import { fmtMs, row, time, intArg } from './_util.js';
 
 const THERAPISTS = intArg('therapists', 10_000);
 const SLOTS = intArg('slots', 10);

@@ -22,18 +22,7 @@ import { createMeshNode, fappTopicForPlz, type MeshEvent, type MeshNode } from '
 import { buildDemoDataset } from '@qpc/seed';
 import { Socket } from 'node:net';
 import { cpus } from 'node:os';
-import { fmtMs, row } from './_util.js';
-
-function intArg(name: string, fallback: number, max: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1 || v > max) {
-    console.error(`--${name} needs an integer 1..${max}`);
-    process.exit(2);
-  }
-  return v;
-}
+import { fmtMs, row, intArg } from './_util.js';
 
 const NODES = Math.max(intArg('nodes', 30, 100), 4);
 const ANNOUNCES = intArg('announces', 20, 200);

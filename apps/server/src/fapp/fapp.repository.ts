@@ -93,6 +93,15 @@ export function buildSearchQuery(f: SlotFilter, nowMs: number, limit: number): S
 }
 
 /** All FAPP SQL in one place. Every write that must be atomic takes an EntityManager of a transaction. */
+/** The upsert's conflict rule: a stored announce is replaced only by a higher sequence. */
+const SUPERSEDE_ANNOUNCE = `ON CONFLICT (therapist_id) DO UPDATE SET
+           sequence = EXCLUDED.sequence, plz = EXCLUDED.plz, verified = EXCLUDED.verified, authority = EXCLUDED.authority,
+           fachrichtungen = EXCLUDED.fachrichtungen, altersgruppen = EXCLUDED.altersgruppen, modalitaeten = EXCLUDED.modalitaeten,
+           kostentraeger = EXCLUDED.kostentraeger, languages = EXCLUDED.languages, barrier_free = EXCLUDED.barrier_free,
+           issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at, envelope = EXCLUDED.envelope,
+           authority_key = EXCLUDED.authority_key, attestation_id = EXCLUDED.attestation_id, received_at = now()
+         WHERE fapp_announce.sequence < EXCLUDED.sequence`;
+
 @Injectable()
 export class FappRepository {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
@@ -114,13 +123,7 @@ export class FappRepository {
          INSERT INTO fapp_announce (therapist_id, sequence, plz, verified, authority, fachrichtungen, altersgruppen, modalitaeten, kostentraeger,
                                     languages, barrier_free, issued_at, expires_at, envelope, authority_key, attestation_id, received_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, now())
-         ON CONFLICT (therapist_id) DO UPDATE SET
-           sequence = EXCLUDED.sequence, plz = EXCLUDED.plz, verified = EXCLUDED.verified, authority = EXCLUDED.authority,
-           fachrichtungen = EXCLUDED.fachrichtungen, altersgruppen = EXCLUDED.altersgruppen, modalitaeten = EXCLUDED.modalitaeten,
-           kostentraeger = EXCLUDED.kostentraeger, languages = EXCLUDED.languages, barrier_free = EXCLUDED.barrier_free,
-           issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at, envelope = EXCLUDED.envelope,
-           authority_key = EXCLUDED.authority_key, attestation_id = EXCLUDED.attestation_id, received_at = now()
-         WHERE fapp_announce.sequence < EXCLUDED.sequence
+         ${SUPERSEDE_ANNOUNCE}
          RETURNING therapist_id
        ), gone AS (
          DELETE FROM fapp_slot s USING a WHERE s.therapist_id = a.therapist_id AND NOT (s.slot_id = ANY($17::text[]))
@@ -186,13 +189,7 @@ export class FappRepository {
          SELECT therapist_id, sequence, plz, verified, authority, f::smallint[], ag::smallint[], m::smallint[], k::smallint[], l::text[],
                 barrier_free, issued_at, expires_at, envelope, authority_key, attestation_id, now()
          FROM n ORDER BY ord
-         ON CONFLICT (therapist_id) DO UPDATE SET
-           sequence = EXCLUDED.sequence, plz = EXCLUDED.plz, verified = EXCLUDED.verified, authority = EXCLUDED.authority,
-           fachrichtungen = EXCLUDED.fachrichtungen, altersgruppen = EXCLUDED.altersgruppen, modalitaeten = EXCLUDED.modalitaeten,
-           kostentraeger = EXCLUDED.kostentraeger, languages = EXCLUDED.languages, barrier_free = EXCLUDED.barrier_free,
-           issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at, envelope = EXCLUDED.envelope,
-           authority_key = EXCLUDED.authority_key, attestation_id = EXCLUDED.attestation_id, received_at = now()
-         WHERE fapp_announce.sequence < EXCLUDED.sequence
+         ${SUPERSEDE_ANNOUNCE}
          RETURNING therapist_id
        ), ns AS (
          SELECT * FROM unnest($17::text[], $18::text[], $19::timestamptz[], $20::smallint[], $21::smallint[], $22::smallint[])

@@ -8,7 +8,6 @@ import {
   createMlsLiteGroup,
   decodeCompactAnnounce,
   encodeCompactAnnounce,
-  isMeshError,
   LORA_MAX_FRAME_BYTES,
   loraFrameCount,
   LoraRadio,
@@ -18,6 +17,7 @@ import {
   VirtualClock,
 } from './index.js';
 import { kemFor, keysFor, NOW } from './test/keys.js';
+import { meshErrorCode } from './test/checks.js';
 
 const therapist = keysFor('lora-therapist');
 const other = keysFor('lora-other');
@@ -50,16 +50,6 @@ function fullAnnounce(slots = 4): { bytes: Uint8Array; announce: Announce } {
   return { bytes, announce };
 }
 
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (isMeshError(e)) return e.code;
-    throw e;
-  }
-  return 'no error';
-}
-
 describe('compact LoRa announce', () => {
   it('round-trips the searchable facts and verifies only with the therapist key', () => {
     const { announce } = fullAnnounce();
@@ -81,12 +71,12 @@ describe('compact LoRa announce', () => {
     expect(compactMatchesAnnounce(c, announce)).toBe(true);
     expect(compactMatchesAnnounce(c, { ...announce, plz: '01069' })).toBe(false);
 
-    expect(code(() => verifyCompactAnnounce(compact, other.publicKey))).toBe('INVALID_KEY');
-    expect(code(() => encodeCompactAnnounce(announce, other))).toBe('INVALID_KEY');
+    expect(meshErrorCode(() => verifyCompactAnnounce(compact, other.publicKey))).toBe('INVALID_KEY');
+    expect(meshErrorCode(() => encodeCompactAnnounce(announce, other))).toBe('INVALID_KEY');
     // Signed by another key but claiming the therapist's key reference.
     const forged = encodeCompactAnnounce({ ...announce, therapistKey: other.publicKey }, other);
     forged.set(compact.subarray(1, 9), 1);
-    expect(code(() => verifyCompactAnnounce(forged, therapist.publicKey))).toBe('BAD_SIGNATURE');
+    expect(meshErrorCode(() => verifyCompactAnnounce(forged, therapist.publicKey))).toBe('BAD_SIGNATURE');
   });
 
   it('refuses every single-bit change of the signed bytes', () => {
@@ -94,7 +84,7 @@ describe('compact LoRa announce', () => {
     for (let i = 0; i < compact.length * 8; i++) {
       const t = compact.slice();
       t[i >> 3]! ^= 0x80 >> (i & 7);
-      expect(['MALFORMED', 'TOO_LARGE', 'INVALID_KEY', 'BAD_SIGNATURE']).toContain(code(() => verifyCompactAnnounce(t, therapist.publicKey)));
+      expect(['MALFORMED', 'TOO_LARGE', 'INVALID_KEY', 'BAD_SIGNATURE']).toContain(meshErrorCode(() => verifyCompactAnnounce(t, therapist.publicKey)));
     }
   });
 
@@ -134,19 +124,19 @@ describe('compact LoRa announce', () => {
   it('rejects malformed fields and never throws anything but a MeshError', () => {
     const { announce } = fullAnnounce();
     const compact = encodeCompactAnnounce(announce, therapist);
-    expect(code(() => decodeCompactAnnounce(compact.subarray(0, 64)))).toBe('MALFORMED');
-    expect(code(() => decodeCompactAnnounce(new Uint8Array(5000)))).toBe('TOO_LARGE');
+    expect(meshErrorCode(() => decodeCompactAnnounce(compact.subarray(0, 64)))).toBe('MALFORMED');
+    expect(meshErrorCode(() => decodeCompactAnnounce(new Uint8Array(5000)))).toBe('TOO_LARGE');
     const wrongVersion = compact.slice();
     wrongVersion[0] = 2;
-    expect(code(() => decodeCompactAnnounce(wrongVersion))).toBe('MALFORMED');
+    expect(meshErrorCode(() => decodeCompactAnnounce(wrongVersion))).toBe('MALFORMED');
     const trailing = new Uint8Array(compact.length + 1);
     trailing.set(compact.subarray(0, compact.length - 64));
     trailing.set(compact.subarray(compact.length - 64), compact.length - 63);
-    expect(code(() => decodeCompactAnnounce(trailing))).toBe('MALFORMED');
-    expect(code(() => encodeCompactAnnounce({ ...announce, languages: ['d1'] }, therapist))).toBe('MALFORMED');
+    expect(meshErrorCode(() => decodeCompactAnnounce(trailing))).toBe('MALFORMED');
+    expect(meshErrorCode(() => encodeCompactAnnounce({ ...announce, languages: ['d1'] }, therapist))).toBe('MALFORMED');
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
-        expect(code(() => verifyCompactAnnounce(bytes, therapist.publicKey))).not.toBe('no error');
+        expect(meshErrorCode(() => verifyCompactAnnounce(bytes, therapist.publicKey))).not.toBe('no error');
       }),
       { numRuns: 500 },
     );

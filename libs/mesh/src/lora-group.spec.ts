@@ -11,9 +11,9 @@ import {
   VirtualClock,
   type LoraGroupDelivery,
   type MeshError,
-  type TransmissionLog,
 } from './index.js';
 import { keysFor } from './test/keys.js';
+import { maxHourlyAirtime } from './test/checks.js';
 
 const GROUP_KEY = sha256(utf8('mesh-test/lora-group'));
 const GROUP = 0x0c01;
@@ -26,15 +26,6 @@ function contains(hay: Uint8Array, needle: Uint8Array): boolean {
     return true;
   }
   return false;
-}
-
-function maxHourlyAirtime(log: readonly TransmissionLog[]): number {
-  let max = 0;
-  for (const s of log) {
-    const used = log.filter((x) => x.startMs + LORA_DUTY_WINDOW_MS > s.startMs && x.startMs <= s.startMs).reduce((n, x) => n + x.airtimeMs, 0);
-    max = Math.max(max, used);
-  }
-  return max;
 }
 
 function setup(opts: { loss?: number } = {}) {

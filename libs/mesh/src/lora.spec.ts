@@ -20,18 +20,8 @@ import {
   VirtualClock,
   type LinkCandidate,
   type LoraFrame,
-  type TransmissionLog,
 } from './index.js';
-
-/** Every sliding hour (by transmission start) holds at most 1 % airtime. */
-function maxHourlyAirtime(log: readonly TransmissionLog[]): number {
-  let max = 0;
-  for (const s of log) {
-    const used = log.filter((x) => x.startMs + LORA_DUTY_WINDOW_MS > s.startMs && x.startMs <= s.startMs).reduce((n, x) => n + x.airtimeMs, 0);
-    max = Math.max(max, used);
-  }
-  return max;
-}
+import { maxHourlyAirtime } from './test/checks.js';
 
 function payload(n: number): Uint8Array {
   const rnd = seededRandom(n);

@@ -18,11 +18,13 @@ import {
   verifyAnnounce,
   type SlotFilter,
   type PatientReservation,
+  type TrustStore,
 } from '@qpc/fapp';
 import { Altersgruppe, Fachrichtung, FappKind, FappSignedSchema, Kostentraeger, Modalitaet, type SlotAnnounce, SlotAnnounceSchema, SlotSchema, Terminart } from '@qpc/proto';
 import { buildDemoDataset, DEMO_AUTHORITY_NAME, type DemoDataset, type DemoTherapist } from '@qpc/seed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, TestClock, type TestApp } from '../../test/app.js';
+import { FappService } from './fapp.service.js';
 
 const T0 = Date.UTC(2026, 9, 20, 7, 0); // Tue 20 Oct 2026, 09:00 in Berlin; the DST change follows on the 25th
 const POW_BITS = 6;
@@ -225,6 +227,9 @@ describe('licence revocation', () => {
     const status = verifyAnnounce(th.announce, { nowMs: clock.now(), trust: data.authority.trust }).status;
     if (status.kind !== 'verified') throw new Error('expected an attested therapist');
     const list = issueRevocationList(data.authority.keys, { sequence: 1, revokedAttestationIds: [status.attestation.attestationId] }, clock.now());
+    const service = t.app.get(FappService);
+    const seen: TrustStore[] = [];
+    const stop = service.onTrustChanged((trust) => seen.push(trust));
 
     const res = await post('/api/v1/fapp/revocations', { list: b64(list) });
     expect(res.statusCode).toBe(200);
@@ -247,6 +252,13 @@ describe('licence revocation', () => {
 
     const lists = (await t.app.inject({ method: 'GET', url: '/api/v1/fapp/revocations' })).json().lists;
     expect(lists).toEqual([b64(list)]);
+
+    // Listeners (the in-process mesh node's validator) heard of the one change, and of nothing else:
+    // not the repeated list, not the refused ones, not a reload that finds the same lists.
+    await service.reloadRevocations();
+    stop();
+    expect(seen).toHaveLength(1);
+    expect([...seen[0]!.authorities.values()][0]!.revoked.has(toHex(status.attestation.attestationId))).toBe(true);
   });
 });
 

@@ -29,6 +29,7 @@ import { POOL_MIN_CHECKS, type SignatureCheck, SignaturePool } from './signature
 /** Where a stored announce came from. */
 export type IngestOrigin = 'http' | 'mesh';
 export type StoredListener = (bytes: Uint8Array, origin: IngestOrigin) => void;
+export type TrustListener = (trust: TrustStore) => void;
 
 export interface IngestOutcome {
   therapistId: string;
@@ -79,6 +80,11 @@ export function trustStoreFromConfig(spec: string): TrustStore {
 
 const REVOCATION_RELOAD_MS = 30_000;
 
+/** Authorities with the sequence of their newest applied revocation list: equal when nothing changed. */
+function trustFingerprint(trust: TrustStore): string {
+  return [...trust.authorities].map(([key, e]) => `${key}:${e.revocationSequence}:${e.revoked.size}`).sort().join(',');
+}
+
 /** Announces: ingest (verify, supersede by sequence), search, region sync, licence revocation. */
 @Injectable()
 export class FappService implements OnModuleInit, OnModuleDestroy {
@@ -89,6 +95,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
   /** Attestations already verified (one per therapist, resent with every announce). */
   private readonly attestationCache = new BoundedMap<string, Attestation>(20_000);
   private readonly storedListeners = new Set<StoredListener>();
+  private readonly trustListeners = new Set<TrustListener>();
   private readonly log = new Logger('fapp');
   /** Signature checks of batch ingest; none on a single-core machine. */
   private readonly pool = availableParallelism() > 1 ? new SignaturePool() : undefined;
@@ -128,7 +135,30 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
         // A list from an authority no longer configured: ignored, kept for when it returns.
       }
     }
+    this.setTrust(trust);
+  }
+
+  /**
+   * Called with the new trust store whenever it changes: a revocation list applied here
+   * (`revoke`) or picked up from the database (another instance applied it). Returns a
+   * function that removes the listener. A listener's exception is logged and ignored.
+   */
+  onTrustChanged(fn: TrustListener): () => void {
+    this.trustListeners.add(fn);
+    return () => this.trustListeners.delete(fn);
+  }
+
+  private setTrust(trust: TrustStore): void {
+    const changed = trustFingerprint(trust) !== trustFingerprint(this.trustStore);
     this.trustStore = trust;
+    if (!changed) return;
+    for (const fn of this.trustListeners) {
+      try {
+        fn(trust);
+      } catch (e) {
+        this.log.error(e);
+      }
+    }
   }
 
   /** Applies a signed revocation list: stored for every instance, and revoked therapists become unverified. */
@@ -143,7 +173,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
       }
       return this.revocations.unverify(m, authorityKey, revokedIds);
     });
-    this.trustStore = r.trust;
+    this.setTrust(r.trust);
     return { applied: true, authority: r.authority.name, sequence: r.sequence, revoked: r.revoked, unverified };
   }
 

@@ -1,6 +1,6 @@
 /// <reference types="node" />
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreError } from './errors.js';
 import { checkStoreKey, type LocalStore } from './store.js';
@@ -15,8 +15,9 @@ export function userDirName(username: string): string {
 
 /**
  * One file per record in a directory (mode 0700, files 0600). Writes are atomic: a temporary
- * file in the same directory, fsync, then rename over the old one, so a crash leaves either
- * the old or the new record, never half of one. Values arrive sealed (see SealedStore).
+ * file in the same directory, fsync, then rename over the old one (a hard link for
+ * putIfAbsent), so a crash leaves either the old or the new record, never half of one.
+ * Values arrive sealed (see SealedStore).
  */
 export class FileStore implements LocalStore {
   private ready: Promise<void> | undefined;
@@ -45,7 +46,33 @@ export class FileStore implements LocalStore {
   async put(key: string, value: Uint8Array): Promise<void> {
     checkStoreKey(key);
     await this.ensure();
-    const target = join(this.dir, fileName(key));
+    const tmp = await this.writeTemp(key, value);
+    try {
+      await rename(tmp, join(this.dir, fileName(key)));
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw new StoreError('store.io', `cannot write ${key}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /** Like put, but a hard link instead of a rename: it fails (false) when the record exists. */
+  async putIfAbsent(key: string, value: Uint8Array): Promise<boolean> {
+    checkStoreKey(key);
+    await this.ensure();
+    const tmp = await this.writeTemp(key, value);
+    try {
+      await link(tmp, join(this.dir, fileName(key)));
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw new StoreError('store.io', `cannot write ${key}: ${(e as Error).message}`, { cause: e });
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+
+  /** The value in a new temporary file of the directory, synced to disk. */
+  private async writeTemp(key: string, value: Uint8Array): Promise<string> {
     const tmp = join(this.dir, `.tmp-${randomBytes(8).toString('hex')}`);
     try {
       const fh = await open(tmp, 'wx', 0o600);
@@ -55,7 +82,7 @@ export class FileStore implements LocalStore {
       } finally {
         await fh.close();
       }
-      await rename(tmp, target);
+      return tmp;
     } catch (e) {
       await rm(tmp, { force: true });
       throw new StoreError('store.io', `cannot write ${key}: ${(e as Error).message}`, { cause: e });

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { randomBytes } from '@qpc/crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeEnvelope, encodeEnvelope } from './envelope.js';
-import { StoreError } from './errors.js';
 import { FileStore, userDirName } from './store.node.js';
+import { type StoreBacking, storeContract } from './store.contract.js';
 import { MemoryStore, SealedStore } from './store.js';
 
 const dirs: string[] = [];
@@ -16,53 +16,28 @@ const tmp = () => {
 };
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-describe('SealedStore', () => {
-  it('round-trips records and reopens with the same export key; another key is store.locked', async () => {
-    const inner = new MemoryStore();
-    const key = randomBytes(64);
-    const s = await SealedStore.open(inner, key, 'alice');
-    await s.put('conversations', [{ id: 'g1', name: 'bob' }]);
-    await s.put('history/g1', ['hallo']);
-    expect(await s.list()).toEqual(['conversations', 'history/g1']);
-    const again = await SealedStore.open(inner, key, 'alice');
-    expect(await again.get('conversations')).toEqual([{ id: 'g1', name: 'bob' }]);
-    expect(await again.get('missing')).toBeUndefined();
-    await expect(SealedStore.open(inner, randomBytes(64), 'alice')).rejects.toMatchObject({ code: 'store.locked' });
-    await expect(SealedStore.open(inner, key, 'mallory')).rejects.toMatchObject({ code: 'store.locked' });
+// The same cases run against IndexedDbStore in Chromium (libs/sdk/test/indexeddb.e2e-spec.ts).
+const backings: [string, () => Promise<StoreBacking>][] = [
+  [
+    'MemoryStore',
+    async () => {
+      const m = new MemoryStore();
+      return { open: () => m };
+    },
+  ],
+  [
+    'FileStore',
+    async () => {
+      const dir = tmp();
+      return { open: () => new FileStore(dir) };
+    },
+  ],
+];
+for (const [kind, fresh] of backings) {
+  describe(`LocalStore contract: ${kind}`, () => {
+    for (const c of storeContract) it(c.name, () => c.run(fresh));
   });
-
-  it('stores ciphertext only', async () => {
-    const inner = new MemoryStore();
-    const s = await SealedStore.open(inner, randomBytes(64), 'alice');
-    await s.put('history/g1', ['a very secret sentence']);
-    const raw = Buffer.from((await inner.get('history/g1'))!).toString('latin1');
-    expect(raw).not.toContain('secret');
-  });
-
-  it('a damaged record or one copied over another is store.corrupt, not a crash', async () => {
-    const inner = new MemoryStore();
-    const s = await SealedStore.open(inner, randomBytes(64), 'alice');
-    await s.put('a', 1);
-    await s.put('b', 2);
-    const blob = (await inner.get('a'))!;
-    blob[blob.length - 1]! ^= 1;
-    await inner.put('a', blob);
-    await expect(s.get('a')).rejects.toMatchObject({ name: 'StoreError', code: 'store.corrupt' });
-    await inner.put('a', (await inner.get('b'))!);
-    await expect(s.get('a')).rejects.toThrow(/holds another record/);
-    await inner.put('keyring', new Uint8Array(10));
-    await expect(SealedStore.open(inner, randomBytes(64), 'alice')).rejects.toMatchObject({ code: 'store.corrupt' });
-  });
-
-  it('rejects record names that could escape a directory or hide a file', async () => {
-    const stores = [new MemoryStore(), new FileStore(tmp())];
-    for (const s of stores) {
-      for (const bad of ['', '../x', 'a/../b', '.hidden', 'a b', 'a//b', 'x'.repeat(201)]) await expect(s.put(bad, new Uint8Array(1))).rejects.toBeInstanceOf(StoreError);
-      await s.put('groups/a-b_c.d', new Uint8Array(1));
-      expect(await s.list()).toEqual(['groups/a-b_c.d']);
-    }
-  });
-});
+}
 
 describe('FileStore', () => {
   it('writes one 0600 file per record in a 0700 directory per user, atomically, and lists and deletes', async () => {

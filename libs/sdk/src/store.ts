@@ -4,11 +4,18 @@ import { StoreError } from './errors.js';
 /**
  * Where the SDK keeps its local state: small named records of bytes. The SDK never writes
  * plaintext here; it goes through {@link SealedStore}. Implementations: {@link MemoryStore}
- * (tests, ephemeral sessions), `FileStore` from `@qpc/sdk/node` (a directory per user).
+ * (tests, ephemeral sessions), `IndexedDbStore` (the browser, a database per account and
+ * server), `FileStore` from `@qpc/sdk/node` (a directory per user).
  */
 export interface LocalStore {
   get(key: string): Promise<Uint8Array | undefined>;
   put(key: string, value: Uint8Array): Promise<void>;
+  /**
+   * Writes the record only if there is none under `key`, atomically; false if one exists.
+   * Two tabs or processes opening a new store at once then agree on one data key. Optional:
+   * without it the store's first open is a plain put.
+   */
+  putIfAbsent?(key: string, value: Uint8Array): Promise<boolean>;
   delete(key: string): Promise<void>;
   /** Keys starting with `prefix`, sorted. */
   list(prefix?: string): Promise<string[]>;
@@ -30,6 +37,12 @@ export class MemoryStore implements LocalStore {
   async put(key: string, value: Uint8Array): Promise<void> {
     checkStoreKey(key);
     this.records.set(key, value.slice());
+  }
+  async putIfAbsent(key: string, value: Uint8Array): Promise<boolean> {
+    checkStoreKey(key);
+    if (this.records.has(key)) return false;
+    this.records.set(key, value.slice());
+    return true;
   }
   async delete(key: string): Promise<void> {
     this.records.delete(key);
@@ -68,11 +81,20 @@ export class SealedStore {
   static async open(inner: LocalStore, exportKey: Uint8Array, username: string): Promise<SealedStore> {
     const wrapKey = hkdfSha256(exportKey, utf8(STORE_INFO), utf8(`keyring:${username}`), 32);
     try {
-      const blob = await read(inner, KEYRING);
+      let blob = await read(inner, KEYRING);
       if (!blob) {
         const dataKey = randomBytes(32);
-        await write(inner, KEYRING, await encryptVault(wrapKey, dataKey, { params: RECORD_PARAMS }));
-        return new SealedStore(inner, dataKey);
+        const sealed = await encryptVault(wrapKey, dataKey, { params: RECORD_PARAMS });
+        const create = inner.putIfAbsent?.bind(inner);
+        if (!create) {
+          await write(inner, KEYRING, sealed);
+          return new SealedStore(inner, dataKey);
+        }
+        if (await wrap(() => create(KEYRING, sealed))) return new SealedStore(inner, dataKey);
+        // Another tab or process created the store in between: use its data key.
+        zeroize(dataKey);
+        blob = await read(inner, KEYRING);
+        if (!blob) throw new StoreError('store.io', "the local store's key record vanished while it was being opened");
       }
       let dataKey: Uint8Array;
       try {

@@ -3,4 +3,5 @@ export * from './http.js';
 export * from './verify.js';
 export * from './envelope.js';
 export * from './store.js';
+export * from './store.indexeddb.js';
 export * from './client.js';

@@ -1,0 +1,184 @@
+// What the SDK's browser tests need around a page: the test entry bundled for the browser,
+// a 127.0.0.1 server that serves it (and passes /api to a real API server, so the page talks
+// to one origin only), the API server itself run from source, and headless Chromium.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, normalize, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type BrowserContext } from 'playwright-core';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(HERE, '../../..');
+
+export type ChromiumAvailability =
+  | { kind: 'available'; path: string }
+  /** Outside CI: the browser tests are skipped, loudly. */
+  | { kind: 'skip'; reason: string }
+  /** Under CI=true a missing browser is a failure, never a skip. */
+  | { kind: 'required'; reason: string };
+
+/** `CHROMIUM_PATH` if set (and only it), else the Debian location. */
+export function chromiumAvailability(env: Record<string, string | undefined> = process.env): ChromiumAvailability {
+  const candidates = env.CHROMIUM_PATH?.trim() ? [env.CHROMIUM_PATH.trim()] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      return { kind: 'available', path: c };
+    } catch {
+      // next
+    }
+  }
+  const reason = `no executable Chromium at ${candidates.join(' or ')}; install it (apt-get install -y chromium) or set CHROMIUM_PATH`;
+  if (env.CI === 'true') return { kind: 'required', reason: `Browser tests must run under CI=true: ${reason}` };
+  console.warn(`\n${'!'.repeat(78)}\n!! SKIPPING THE SDK BROWSER TESTS: ${reason}\n${'!'.repeat(78)}\n`);
+  return { kind: 'skip', reason };
+}
+
+export type LaunchedBrowser = { context: BrowserContext; close(): Promise<void> };
+
+/** Headless Chromium with a fresh, throw-away profile (IndexedDB survives reloads, not the test run). */
+export async function launchBrowser(executablePath: string): Promise<LaunchedBrowser> {
+  const profile = mkdtempSync(join(tmpdir(), 'qpc-sdk-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  return {
+    context,
+    async close() {
+      await context.close().catch(() => undefined);
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Bundles `entry` (TypeScript, workspace packages from source) into one ES module for the browser. */
+export async function bundleForBrowser(entry: string): Promise<{ dir: string; cleanup(): void }> {
+  const { build } = await import('vite');
+  const dir = mkdtempSync(join(tmpdir(), 'qpc-sdk-bundle-'));
+  await build({
+    configFile: false,
+    logLevel: 'warn',
+    root: ROOT,
+    publicDir: false,
+    resolve: { conditions: ['source', 'browser', 'module', 'import', 'default'] },
+    define: { 'process.env.NODE_ENV': '"production"' },
+    build: {
+      outDir: dir,
+      emptyOutDir: true,
+      minify: false,
+      target: 'esnext',
+      copyPublicDir: false,
+      lib: { entry, formats: ['es'], fileName: () => 'entry.js' },
+    },
+  });
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export type PageServer = { url: string; close(): Promise<void> };
+
+const PAGE = '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>qpc-test</title><script type="module" src="/entry.js"></script></head><body></body></html>';
+
+/**
+ * Serves the page and the bundle from `dir` on 127.0.0.1; with `api`, requests under /api/
+ * go to that server unchanged (same origin for the page, as behind a reverse proxy).
+ */
+export async function startPageServer(dir: string, api?: string): Promise<PageServer> {
+  const server: Server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (api && path.startsWith('/api/')) {
+      const target = new URL(req.url ?? '/', api);
+      const upstream = request(target, { method: req.method, headers: { ...req.headers, host: target.host } }, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      });
+      upstream.on('error', () => {
+        res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end('upstream failed');
+      });
+      req.pipe(upstream);
+      return;
+    }
+    if (path === '/') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(PAGE);
+      return;
+    }
+    const file = normalize(join(dir, path));
+    if (!file.startsWith(dir + '/') || !path.endsWith('.js')) {
+      res.writeHead(404).end();
+      return;
+    }
+    try {
+      const body = readFileSync(file);
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+export type ApiServer = { url: string; stop(): Promise<void> };
+
+/**
+ * The real API server (apps/server) from source, as its own process on 127.0.0.1 with an
+ * embedded database in a fresh data directory. A separate process, not an import: the SDK
+ * library does not depend on the application, it talks to it over HTTP like any client.
+ */
+export async function startApiServer(timeoutMs = 150_000): Promise<ApiServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'qpc-sdk-api-'));
+  const child: ChildProcess = spawn(process.execPath, ['--conditions=source', '--import', '@swc-node/register/esm-register', join(ROOT, 'apps/server/src/main.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, SWC_NODE_PROJECT: join(ROOT, 'apps/server/tsconfig.json'), NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const url = await new Promise<string>((resolveUrl, reject) => {
+      const timer = setTimeout(() => reject(new Error(`API server not listening within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+      const onData = (d: Buffer) => {
+        output += d.toString();
+        const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"listening"|"msg":"listening"[^\n]*"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
+        if (m) {
+          clearTimeout(timer);
+          resolveUrl((m[1] ?? m[2])!);
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`API server exited (${code ?? signal}):\n${output}`));
+      });
+    });
+    return { url, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}

@@ -51,7 +51,7 @@ export class AccountsController {
   @UseGuards(SessionGuard)
   @ApiOperation({ summary: 'Log out: the token stops working' })
   async logout(@CurrentSession() s: SessionInfo): Promise<void> {
-    await this.accounts.logout(s.tokenHash);
+    await this.accounts.logout(s.tokenHash, s.deviceId);
   }
 
   @Get('accounts/me')

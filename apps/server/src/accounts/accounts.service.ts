@@ -112,8 +112,10 @@ export class AccountsService {
     });
   }
 
-  async logout(hash: Buffer): Promise<void> {
+  /** Ends the session; cached lookups of the device's sessions are dropped on every instance. */
+  async logout(hash: Buffer, deviceId: string): Promise<void> {
     await this.repo.deleteSession(hash);
+    await this.events.sessionsEnded([deviceId]);
   }
 
   async me(accountId: string, deviceId: string) {
@@ -130,6 +132,7 @@ export class AccountsService {
       await this.repo.delete(m, accountId);
       return ids;
     });
+    await this.events.sessionsEnded(deviceIds);
     for (const id of deviceIds) this.events.deviceGone(id);
   }
 

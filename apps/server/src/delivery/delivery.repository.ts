@@ -20,9 +20,56 @@ export interface MessageRow {
 /** Signals a repeated client message id from inside the transaction (which then rolls back). */
 export class DuplicateSend extends Error {}
 
+/** What `qpc_group_send` stores under the client message id: deliveries as [device, seq], skipped devices, message hash (base64url), time (ms). */
+export interface StoredGroupSend {
+  d: [string, number][];
+  s: string[];
+  h: string;
+  t: number;
+}
+
+export type GroupSendOutcome = { fresh: StoredGroupSend } | { duplicate: unknown } | { notFound: true };
+
+/** Acks waiting for the statement in flight; the next statement takes at most this many devices. */
+export const MAX_ACK_BATCH = 500;
+
+interface PendingAck {
+  deviceId: string;
+  upTo: number;
+  resolve: (depth: number) => void;
+  reject: (e: unknown) => void;
+}
+
 @Injectable()
 export class DeliveryRepository {
+  private acks: PendingAck[] = [];
+  private acking = false;
+
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+
+  /**
+   * A whole group application message in one statement (`qpc_group_send`, see its migration):
+   * idempotency key, membership, the target queues' sequence numbers (locked in device-id order),
+   * the rows and the stored result.
+   */
+  async groupSend(
+    key: { scope: string; clientMessageId: string },
+    now: Date,
+    groupId: Uint8Array,
+    senderDeviceId: string,
+    payload: Uint8Array,
+    hash: string,
+    maxDepth: number,
+  ): Promise<GroupSendOutcome> {
+    const rows: { r: (StoredGroupSend & { dup?: undefined; nf?: undefined }) | { dup: unknown } | { nf: true } }[] = await this.ds.query(
+      `SELECT qpc_group_send($1, $2, $3, $4, $5, $6, $7, $8, $9) AS r`,
+      [key.scope, key.clientMessageId, now, now.getTime(), Buffer.from(groupId), senderDeviceId, Buffer.from(payload), hash, maxDepth],
+    );
+    const r = rows[0]!.r;
+    if ('nf' in r && r.nf) return { notFound: true };
+    if ('dup' in r && r.dup !== undefined) return { duplicate: r.dup };
+    return { fresh: r as StoredGroupSend };
+  }
 
   /**
    * Runs `fn` once per (scope, client message id): the key row is inserted first, so a
@@ -103,16 +150,39 @@ export class DeliveryRepository {
     return Number(rows[0]?.next_seq ?? 1);
   }
 
-  /** Deletes everything up to `upTo` and lowers the depth by what was deleted, in one statement. */
-  async ack(deviceId: string, upTo: number): Promise<number> {
-    const rows = returned<{ depth: number }>(
-      await this.ds.query(
-        `WITH d AS (DELETE FROM queued_message WHERE device_id = $1 AND seq <= $2 RETURNING 1)
-         UPDATE queue_head SET depth = depth - (SELECT count(*) FROM d) WHERE device_id = $1 RETURNING depth`,
-        [deviceId, upTo],
-      ),
-    );
-    return rows[0]?.depth ?? 0;
+  /**
+   * Deletes everything up to `upTo` and lowers the depth by what was deleted; resolves with the
+   * depth once that is committed. Group commit: an ack that arrives while another ack statement
+   * is in flight waits for it and then goes with every other waiting ack in one statement
+   * (`qpc_ack`, one device's acks merged to the highest), so acks cost one statement per round
+   * trip, not one each. Nothing is deleted beyond what was acked, and no ack is answered before
+   * its delete has committed.
+   */
+  ack(deviceId: string, upTo: number): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      this.acks.push({ deviceId, upTo, resolve, reject });
+      if (!this.acking) void this.flushAcks();
+    });
+  }
+
+  private async flushAcks(): Promise<void> {
+    this.acking = true;
+    try {
+      while (this.acks.length > 0) {
+        const batch = this.acks.splice(0, MAX_ACK_BATCH);
+        const upTo = new Map<string, number>();
+        for (const a of batch) upTo.set(a.deviceId, Math.max(upTo.get(a.deviceId) ?? a.upTo, a.upTo));
+        try {
+          const rows: { device_id: string; depth: number }[] = await this.ds.query(`SELECT device_id, depth FROM qpc_ack($1::uuid[], $2::bigint[])`, [[...upTo.keys()], [...upTo.values()]]);
+          const depth = new Map(rows.map((r) => [r.device_id, r.depth]));
+          for (const a of batch) a.resolve(depth.get(a.deviceId) ?? 0);
+        } catch (e) {
+          for (const a of batch) a.reject(e);
+        }
+      }
+    } finally {
+      this.acking = false;
+    }
   }
 
   /** Client message ids are remembered for a retention window; sessions past expiry go too. */

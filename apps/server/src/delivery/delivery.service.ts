@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { randomBytes, toBase64Url } from '@qpc/crypto';
+import { randomBytes, sha256, toBase64Url } from '@qpc/crypto';
 import type { EntityManager } from 'typeorm';
 import { toB64url } from '../common/bytes.js';
 import { Clock } from '../common/clock.js';
@@ -9,8 +9,8 @@ import { ServerConfig } from '../config/config.js';
 import { MessengerEvents, type QueuedMessage } from '../messenger/messenger-events.js';
 import { tokenHash } from '../messenger/session.guard.js';
 import { ServerSecrets } from '../secrets/server-secrets.js';
-import { DeliveryRepository, type EnqueueItem, type MessageRow } from './delivery.repository.js';
-import { type Receipt, signReceipt } from './receipts.js';
+import { DeliveryRepository, type EnqueueItem, type MessageRow, type StoredGroupSend } from './delivery.repository.js';
+import { type Receipt, signReceipt, signReceiptOfHash } from './receipts.js';
 
 export interface Delivery {
   deviceId: string;
@@ -68,6 +68,45 @@ export class DeliveryService {
     if (!this.limiter.take(scope, this.clock.now())) throw new ServerError('delivery.rate_limited', 429, 'Too many messages; slow down', { limitPerMinute: this.config.DELIVERY_RATE_PER_MIN });
   }
 
+  /**
+   * A group application message from a member device to every other member device, in one
+   * statement (`DeliveryRepository.groupSend`); full queues are skipped. Not a member, or no such
+   * group: 404 `groups.not_found`. A repeated client message id returns the first result, its
+   * receipts re-signed from the stored hash, sequence numbers and time (the same bytes).
+   */
+  async groupMessage(senderDeviceId: string, clientMessageId: string, groupId: Uint8Array, payload: Uint8Array): Promise<SendResult & { duplicate: boolean }> {
+    const now = new Date(this.clock.now());
+    this.maybePrune(now);
+    const hash = sha256(payload);
+    const out = await this.repo.groupSend({ scope: senderDeviceId, clientMessageId }, now, groupId, senderDeviceId, payload, toB64url(hash), this.config.QUEUE_MAX_DEPTH);
+    if ('notFound' in out) throw new ServerError('groups.not_found', 404, 'No such group');
+    if ('duplicate' in out) return { ...this.stored(out.duplicate), duplicate: true };
+    const r = out.fresh;
+    if (r.d.length > 0) {
+      const message = { payload: toB64url(payload), enqueuedAt: now.toISOString(), senderDeviceId, groupId: toB64url(groupId) };
+      for (const [deviceId, seq] of r.d) this.events.messages(deviceId, [{ seq, ...message }]);
+    }
+    return { ...this.receipts(r, hash), duplicate: false };
+  }
+
+  private receipts(r: StoredGroupSend, hash: Uint8Array): SendResult {
+    return {
+      deliveries: r.d.map(([deviceId, seq]) => ({ deviceId, seq, receipt: signReceiptOfHash(this.secrets.signing, hash, deviceId, seq, r.t) })),
+      skipped: r.s,
+    };
+  }
+
+  /** A stored send result as the API returns it: the compact form of a group send gets its receipts back. */
+  private stored<R>(result: unknown): R {
+    const r = result as Partial<StoredGroupSend> | null;
+    if (r && Array.isArray(r.d) && typeof r.h === 'string' && typeof r.t === 'number') return this.receipts(r as StoredGroupSend, Buffer.from(r.h, 'base64url')) as R;
+    return result as R;
+  }
+
+  private maybePrune(now: Date): void {
+    if (++this.sends % PRUNE_EVERY_SENDS === 0) void this.repo.prune(new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS), now).catch(() => undefined);
+  }
+
   /** Sends once per client message id; pushes to connected devices after the commit. */
   async send<R extends SendResult>(
     scope: string,
@@ -75,7 +114,7 @@ export class DeliveryService {
     fn: (m: EntityManager, now: Date, key: SendKey) => Promise<{ result: R; pushed: Map<string, QueuedMessage>; stored: boolean }>,
   ): Promise<R & { duplicate: boolean }> {
     const now = new Date(this.clock.now());
-    if (++this.sends % PRUNE_EVERY_SENDS === 0) void this.repo.prune(new Date(now.getTime() - IDEMPOTENCY_WINDOW_MS), now).catch(() => undefined);
+    this.maybePrune(now);
     let pushed: Map<string, QueuedMessage> | undefined;
     const { result, duplicate } = await this.repo.once(scope, clientMessageId, now, async (m) => {
       const r = await fn(m, now, { scope, clientMessageId });
@@ -83,7 +122,7 @@ export class DeliveryService {
       return { result: r.result, stored: r.stored };
     });
     if (!duplicate && pushed) for (const [deviceId, msg] of pushed) this.events.messages(deviceId, [msg]);
-    return { ...result, duplicate };
+    return { ...(duplicate ? this.stored<R>(result) : result), duplicate };
   }
 
   /**

@@ -33,7 +33,11 @@ export function receiptInput(messageHash: Uint8Array, queue: string, seq: number
 }
 
 export function signReceipt(key: SigningKeyPair, payload: Uint8Array, queue: string, seq: number, timeMs: number): Receipt {
-  const hash = sha256(payload);
+  return signReceiptOfHash(key, sha256(payload), queue, seq, timeMs);
+}
+
+/** The same from the message's SHA-256 (a retry re-signs from the stored hash, sequence and time: Ed25519 gives the same bytes). */
+export function signReceiptOfHash(key: SigningKeyPair, hash: Uint8Array, queue: string, seq: number, timeMs: number): Receipt {
   const sig = sign(key.secretKey, receiptInput(hash, queue, seq, timeMs));
   return { messageHash: Buffer.from(hash).toString('base64url'), queue, seq, time: new Date(timeMs).toISOString(), signature: Buffer.from(sig).toString('base64url') };
 }

@@ -58,6 +58,7 @@ export class DevicesService {
       return d;
     });
     if (!revoked) throw new ServerError('devices.not_found', 404, 'No such active device on this account');
+    await this.events.sessionsEnded([deviceId]);
     this.events.deviceGone(deviceId);
   }
 }

@@ -114,12 +114,7 @@ export class GroupsService {
     }
     if (!sameBytes(head.groupId, groupId)) throw new ServerError('groups.wrong_group', 400, 'The message belongs to another group');
     this.delivery.admit(s.deviceId, [message]);
-    return this.delivery.send(s.deviceId, clientMessageId, async (m, now, key) => {
-      // One read: the member list (a group that does not exist has none, so both are 404).
-      const rows: { device_id: string }[] = await m.query(`SELECT device_id FROM group_member WHERE group_id = $1`, [Buffer.from(groupId)]);
-      const members = rows.map((r) => r.device_id);
-      if (!members.includes(s.deviceId)) throw new ServerError('groups.not_found', 404, 'No such group');
-      return this.delivery.enqueue(m, members.filter((d) => d !== s.deviceId).map((deviceId) => ({ deviceId, payload: message, senderDeviceId: s.deviceId, groupId })), now, true, key);
-    });
+    // One statement: a group that does not exist has no members, so both it and non-membership are 404.
+    return this.delivery.groupMessage(s.deviceId, clientMessageId, groupId, message);
   }
 }

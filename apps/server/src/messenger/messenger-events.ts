@@ -17,6 +17,8 @@ type Frame = { t: 'm'; m: QueuedMessage[] } | { t: 'g' } | { t: 'k'; n: number }
 
 /** One subject per device: opaque ids only, never a user name. */
 export const NATS_SUBJECT_PREFIX = 'qpc.dev.';
+/** Every instance listens here: the payload is a JSON list of device ids whose sessions ended (logout, revocation, account deletion). */
+export const NATS_SESSIONS_ENDED = 'qpc.sessions.ended';
 
 /**
  * Fan-out of committed events (new messages, device gone, key packages low) to the WebSocket
@@ -26,6 +28,10 @@ export const NATS_SUBJECT_PREFIX = 'qpc.dev.';
  * has a local listener for that device, so a message enqueued on one instance reaches a socket
  * held by another. The queue in the database stays the truth: a push is a fast path, and an empty
  * message list means "look in the database" (a frame too large for NATS, or a reconnect).
+ *
+ * Ended sessions (logout, device revocation, account deletion) go to every instance on
+ * `qpc.sessions.ended`, so that cached session lookups (SessionStore) are dropped at once. While
+ * that subject cannot be trusted (NATS configured but not connected) `sessionCacheUsable` is false.
  */
 @Injectable()
 export class MessengerEvents implements OnModuleInit, OnModuleDestroy {
@@ -33,6 +39,8 @@ export class MessengerEvents implements OnModuleInit, OnModuleDestroy {
   private readonly log = new Logger('messenger-events');
   private nc: NatsConnection | undefined;
   private readonly subs = new Map<string, { sub: Subscription | undefined; refs: number }>();
+  /** NATS connected with the sessions-ended subscription in force (always false without NATS_URL). */
+  private natsUp = false;
 
   constructor(@Optional() @Inject(ServerConfig) private readonly config?: ServerConfig) {
     this.bus.setMaxListeners(0);
@@ -47,12 +55,27 @@ export class MessengerEvents implements OnModuleInit, OnModuleDestroy {
       throw new Error(`NATS_URL: cannot connect (${(e as Error).message})`, { cause: e });
     }
     for (const deviceId of this.subs.keys()) this.natsSubscribe(deviceId);
+    this.nc.subscribe(NATS_SESSIONS_ENDED, {
+      callback: (err, msg) => {
+        if (err) return;
+        let ids: unknown;
+        try {
+          ids = msg.json<unknown>();
+        } catch {
+          return;
+        }
+        if (Array.isArray(ids)) this.bus.emit('sessions-ended', ids.filter((d): d is string => typeof d === 'string'));
+      },
+    });
+    await this.nc.flush();
+    this.natsUp = true;
     void this.watch(this.nc);
   }
 
   async onModuleDestroy(): Promise<void> {
     const nc = this.nc;
     this.nc = undefined;
+    this.natsUp = false;
     if (nc && !nc.isClosed()) await nc.drain().catch(() => undefined);
   }
 
@@ -72,6 +95,38 @@ export class MessengerEvents implements OnModuleInit, OnModuleDestroy {
    */
   async settled(): Promise<void> {
     if (this.nc && !this.nc.isClosed()) await this.nc.flush();
+  }
+
+  /**
+   * Whether a cached session lookup may be trusted: every instance's session ends reach this one
+   * (no NATS_URL: one instance; with it: connected). Not while NATS is down.
+   */
+  get sessionCacheUsable(): boolean {
+    return !this.config?.NATS_URL || this.natsUp;
+  }
+
+  /**
+   * The sessions of these devices ended or may have (logout, revocation, account deletion):
+   * cached lookups are dropped here at once, and on other instances when the NATS message
+   * arrives; resolves once the NATS server has it (so a request answered after this cannot
+   * outrun it to an instance that flushes its own connection).
+   */
+  async sessionsEnded(deviceIds: string[]): Promise<void> {
+    if (deviceIds.length === 0) return;
+    this.bus.emit('sessions-ended', deviceIds);
+    const nc = this.nc;
+    if (!nc || nc.isClosed()) return;
+    try {
+      nc.publish(NATS_SESSIONS_ENDED, Buffer.from(JSON.stringify(deviceIds)));
+      await nc.flush();
+    } catch (e) {
+      this.log.warn(`NATS publish failed: ${(e as Error).message}`);
+    }
+  }
+  /** `null`: every cached session (NATS went down or came back: ends may have been missed). */
+  onSessionsEnded(fn: (deviceIds: string[] | null) => void): () => void {
+    this.bus.on('sessions-ended', fn);
+    return () => this.bus.off('sessions-ended', fn);
   }
 
   messages(deviceId: string, messages: QueuedMessage[]): void {
@@ -163,8 +218,15 @@ export class MessengerEvents implements OnModuleInit, OnModuleDestroy {
   /** After a reconnect, events may have been missed: every waiting listener looks in the database. */
   private async watch(nc: NatsConnection): Promise<void> {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect') this.log.warn('NATS disconnected; pushes from other instances wait for the reconnect');
+      if (s.type === 'disconnect') {
+        this.natsUp = false;
+        this.bus.emit('sessions-ended', null);
+        this.log.warn('NATS disconnected; pushes from other instances wait for the reconnect');
+      }
       if (s.type === 'reconnect') {
+        // The subscriptions are renewed by the client on reconnect; what ended meanwhile was missed.
+        this.bus.emit('sessions-ended', null);
+        this.natsUp = true;
         this.log.log('NATS reconnected; waiting listeners re-read their queues');
         for (const deviceId of this.subs.keys()) this.bus.emit(`m:${deviceId}`, []);
       }

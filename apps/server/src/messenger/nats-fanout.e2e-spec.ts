@@ -125,6 +125,23 @@ describe('NATS fan-out between instances', () => {
     expect(await s.closed).toBe(4403);
   });
 
+  it('a session cached on B fails on B at once when its device is revoked, or it logs out, on A', async () => {
+    const me = async (app: NestFastifyApplication, token: string) => (await call(app, 'GET', '/api/v1/accounts/me', undefined, token)).statusCode;
+    const revoked = (await login(b, 'alice', alice.password)).res!.json() as { token: string; deviceId: string };
+    const out = (await login(b, 'alice', alice.password)).res!.json() as { token: string; deviceId: string };
+    for (const token of [revoked.token, out.token]) {
+      expect(await me(b, token)).toBe(200);
+      expect(await me(b, token)).toBe(200);
+    }
+    expect((await call(a.app, 'DELETE', `/api/v1/devices/${revoked.deviceId}`, undefined, alice.token)).statusCode).toBe(204);
+    expect((await call(a.app, 'DELETE', '/api/v1/sessions/current', undefined, out.token)).statusCode).toBe(204);
+    // A answered after the NATS server had the end; B has it once its own connection is flushed.
+    await b.get(MessengerEvents).settled();
+    expect(await me(b, revoked.token)).toBe(401);
+    expect(await me(b, out.token)).toBe(401);
+    expect(await me(b, alice.token)).toBe(200);
+  });
+
   it('subjects carry opaque device ids only, never a user name', () => {
     expect(subjects.length).toBeGreaterThan(0);
     for (const s of subjects) expect(s).toMatch(/^qpc\.dev\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);

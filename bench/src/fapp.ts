@@ -16,7 +16,7 @@ import { createPublicKey, sign as nodeSign, verify as nodeVerify, createPrivateK
 import { cpus, totalmem } from 'node:os';
 import { Writable } from 'node:stream';
 import { signingKeyPairFromSeed, toHex } from '@qpc/crypto';
-import { buildAnnounce, DEFAULT_ANNOUNCE_TTL_MS, verifyAnnounce, type SlotFilter, type VerifiedAnnounce } from '@qpc/fapp';
+import { type AnnounceInput, buildAnnounce, DEFAULT_ANNOUNCE_TTL_MS, verifyAnnounce, type SlotFilter, type VerifiedAnnounce } from '@qpc/fapp';
 import { Kostentraeger, Terminart } from '@qpc/proto';
 import {
   buildDemoTherapist,
@@ -56,6 +56,8 @@ const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64url');
 
 interface Generated {
   announces: Uint8Array[];
+  /** What signed each announce, to build the therapist's next announce. */
+  authors: { signing: ReturnType<typeof signingKeyPairFromSeed>; input: AnnounceInput }[];
   slots: number;
   verified: number;
 }
@@ -74,6 +76,7 @@ function generate(n: number, nowMs: number): Generated {
   for (let i = 0; i < PROFILE_POOL; i++) pool.push(buildDemoTherapist(root.fork(`profile/${i}`), { index: i, nowMs, authority }));
   const regions = DEMO_REGIONS.map((r) => [r, r.weight] as const);
   const announces: Uint8Array[] = [];
+  const authors: Generated['authors'] = [];
   let slots = 0;
   let verified = 0;
   for (let i = 0; i < n; i++) {
@@ -91,8 +94,9 @@ function generate(n: number, nowMs: number): Generated {
     }
     slots += input.slots.length;
     announces.push(buildAnnounce(signing, input, nowMs));
+    authors.push({ signing, input });
   }
-  return { announces, slots, verified };
+  return { announces, authors, slots, verified };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -236,6 +240,14 @@ async function main(): Promise<void> {
     const bulk = data.announces.slice(0, data.announces.length - 2 * INGEST);
     const ingestSample = data.announces.slice(data.announces.length - 2 * INGEST, data.announces.length - INGEST);
     const batchSample = data.announces.slice(data.announces.length - INGEST);
+    // The same therapists' next announces (sequence + 1, their first slot gone: booked elsewhere),
+    // signed now; they are ingested after the batch sample, when the server has seen each
+    // therapist once (steady state: its attestation is the one already checked).
+    t0 = performance.now();
+    const reAnnounces = data.authors
+      .slice(data.announces.length - INGEST)
+      .map(({ signing, input }) => buildAnnounce(signing, { ...input, sequence: input.sequence + 1, slots: input.slots.slice(1) }, nowMs));
+    console.log(`setup: ${reAnnounces.length} re-announces signed in ${((performance.now() - t0) / 1000).toFixed(1)} s (not measured)`);
     t0 = performance.now();
     await bulkLoad(
       ds,
@@ -286,6 +298,28 @@ async function main(): Promise<void> {
     if (failed > 0) throw new Error(`${failed} batches were not stored in full`);
     const rawVerify3 = await time(() => nodeVerify(null, msg, pub, sig), { budgetMs: 1000, minIters: 1000 });
     const rawNearBatch = (rawVerify2.opsPerSec + rawVerify3.opsPerSec) / 2;
+
+    // -- (b'') steady state: the batch sample's therapists re-announce (sequence + 1), same batching --
+    const reBatches: string[][] = [];
+    for (let i = 0; i < reAnnounces.length; i += BATCH) reBatches.push(reAnnounces.slice(i, i + BATCH).map(b64));
+    nextBatch = 0;
+    t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: BATCH_CONCURRENCY }, async () => {
+        while (nextBatch < reBatches.length) {
+          const announces = reBatches[nextBatch++]!;
+          const res = await app.inject({ method: 'POST', url: '/api/v1/fapp/announces/batch', payload: { announces } });
+          const body = res.json() as { stored: number };
+          if (res.statusCode !== 200 || body.stored !== announces.length) {
+            if (failed++ < 3) console.error(`re-announce batch: ${res.statusCode} ${res.body.slice(0, 500)}`);
+          }
+        }
+      }),
+    );
+    const reRate = (reAnnounces.length / (performance.now() - t0)) * 1000;
+    if (failed > 0) throw new Error(`${failed} re-announce batches were not stored in full`);
+    const rawVerify4 = await time(() => nodeVerify(null, msg, pub, sig), { budgetMs: 1000, minIters: 1000 });
+    const rawNearRe = (rawVerify3.opsPerSec + rawVerify4.opsPerSec) / 2;
     const counts: { a: string; s: string }[] = await ds.query('SELECT (SELECT count(*) FROM fapp_announce) AS a, (SELECT count(*) FROM fapp_slot) AS s');
     console.log(`loaded: ${counts[0]!.a} announces, ${counts[0]!.s} slots in the database`);
     // Where ingest time goes: the database part alone (the repository's one-statement upsert,
@@ -416,14 +450,18 @@ async function main(): Promise<void> {
     console.log(row([`repository batch upsert alone (${BATCH} per statement, ${BATCH_CONCURRENCY} in flight)`, `${upsertBatchRate.toFixed(0)}/s`], W2));
     console.log(row([`ingest of ${ingestSample.length} via POST /fapp/announces (${CONCURRENCY} in flight)`, `${ingestRate.toFixed(0)}/s`], W2));
     console.log(row([`ingest of ${batchSample.length} via POST /fapp/announces/batch (${BATCH} each, ${BATCH_CONCURRENCY} in flight)`, `${batchRate.toFixed(0)}/s`], W2));
+    console.log(row([`raw verify again, around the re-announces`, `${rawNearRe.toFixed(0)}/s`], W2));
+    console.log(row([`re-announce of the same ${reAnnounces.length} (sequence + 1) via the batch endpoint`, `${reRate.toFixed(0)}/s`], W2));
     const ingestRatio = ingestRate / rawVerify.opsPerSec;
     const batchRatio = batchRate / rawNearBatch;
+    const reRatio = reRate / rawNearRe;
 
     console.log(`\ntargets`);
     const passedSearch = verdicts.every(Boolean);
     console.log(`  search p99 <= 3x database time: worst ratio ${worst.toFixed(2)} over ${verdicts.length} filters, ${verdicts.filter(Boolean).length} within -> ${passedSearch ? 'PASS' : 'MISS'}`);
     console.log(`  ingest >= 50% of raw verify, one per request: ${(ingestRatio * 100).toFixed(1)}% (${ingestRate.toFixed(0)}/s vs ${rawVerify.opsPerSec.toFixed(0)}/s) -> ${ingestRatio >= 0.5 ? 'PASS' : 'MISS'}`);
-    console.log(`  ingest >= 50% of raw verify, batches of ${BATCH}: ${(batchRatio * 100).toFixed(1)}% (${batchRate.toFixed(0)}/s vs ${rawNearBatch.toFixed(0)}/s) -> ${batchRatio >= 0.5 ? 'PASS' : 'MISS'}`);
+    console.log(`  ingest >= 50% of raw verify, batches of ${BATCH}, new therapists (2 signatures each): ${(batchRatio * 100).toFixed(1)}% (${batchRate.toFixed(0)}/s vs ${rawNearBatch.toFixed(0)}/s) -> ${batchRatio >= 0.5 ? 'PASS' : 'MISS'}`);
+    console.log(`  ingest >= 50% of raw verify, batches of ${BATCH}, re-announces (attestation known): ${(reRatio * 100).toFixed(1)}% (${reRate.toFixed(0)}/s vs ${rawNearRe.toFixed(0)}/s) -> ${reRatio >= 0.5 ? 'PASS' : 'MISS'}`);
     console.log(`  (verifyAnnounce alone reaches ${((libVerify.opsPerSec / rawVerify.opsPerSec) * 100).toFixed(1)}% of raw verify)`);
     console.log(`total run ${((performance.now() - runStart) / 1000).toFixed(0)} s`);
   } finally {

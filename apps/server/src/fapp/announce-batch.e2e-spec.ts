@@ -179,6 +179,36 @@ describe('POST /fapp/announces/batch', () => {
     expectProblem(await t.app.inject({ method: 'POST', url: '/api/v1/fapp/announces', payload: { announce: b64(s4) } }), 409, 'fapp.stale_sequence');
   });
 
+  it('a re-announce rewrites only changed slots, drops the ones no longer offered, and the booked holds with them', async () => {
+    const x = generateSigningKeyPair();
+    const id = toHex(x.publicKey);
+    const ds = t.app.get(DataSource);
+    // Slot ids are 01…, 02…, 03… (by position); 03 moves, 02 is dropped in the re-announce below.
+    expect(((await batch([announce(x, 1, [24, 25, 26])])).json() as { stored: number }).stored).toBe(1);
+    const slotId = (n: number) => toHex(new Uint8Array(16).fill(n));
+    for (const n of [1, 2]) {
+      await ds.query(`INSERT INTO fapp_hold (therapist_id, slot_id, mailbox_id, state, held_until, reservation) VALUES ($1, $2, $3, 'booked', NULL, '\\x00')`, [
+        id,
+        slotId(n),
+        `${n}`.repeat(64),
+      ]);
+    }
+    const versions = async () =>
+      new Map(((await ds.query(`SELECT slot_id, xmin::text AS v FROM fapp_slot WHERE therapist_id = $1`, [id])) as { slot_id: string; v: string }[]).map((r) => [r.slot_id, r.v]));
+    const before = await versions();
+
+    const full = input(2, [24, 25, 40]);
+    const next = buildAnnounce(x, { ...full, slots: [full.slots[0]!, full.slots[2]!] }, T0);
+    expect(((await batch([next])).json() as { stored: number }).stored).toBe(1);
+    const after = await versions();
+    expect([...after.keys()].sort()).toEqual([slotId(1), slotId(3)]);
+    expect(after.get(slotId(1))).toBe(before.get(slotId(1))); // unchanged: not rewritten
+    expect(after.get(slotId(3))).not.toBe(before.get(slotId(3))); // moved: rewritten
+    expect(await slotStarts(x)).toEqual([new Date(T0 + 24 * HOUR).toISOString(), new Date(T0 + 40 * HOUR).toISOString()]);
+    const holds: { slot_id: string }[] = await ds.query(`SELECT slot_id FROM fapp_hold WHERE therapist_id = $1`, [id]);
+    expect(holds.map((h) => h.slot_id)).toEqual([slotId(1)]);
+  });
+
   it('two batches racing on the same therapists keep the higher sequence of each and never deadlock', async () => {
     const keys = Array.from({ length: 6 }, () => generateSigningKeyPair());
     for (let round = 1; round <= 4; round++) {

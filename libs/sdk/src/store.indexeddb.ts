@@ -102,7 +102,11 @@ export class IndexedDbStore implements LocalStore {
     void conn?.then((db) => db.close(), () => undefined);
   }
 
-  /** Closes the connection and deletes the whole database (every record of this account). */
+  /**
+   * Closes the connection and deletes the whole database (every record of this account).
+   * Other IndexedDbStore handles step aside; a tab with an older connection that does not
+   * makes this `store.in_use`, and the deletion then completes once that tab closes it.
+   */
   async destroy(): Promise<void> {
     this.close();
     const factory = this.requireFactory();

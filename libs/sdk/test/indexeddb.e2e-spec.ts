@@ -82,12 +82,15 @@ describe.skipIf(browser.kind !== 'available')(`IndexedDbStore in Chromium${brows
       raw[raw.length - 1]! ^= 1;
       await t.rawRecord('reload', 'history/g1', raw);
       const tampered = await s.get('history/g1').then(() => 'read', t.describe);
-      return { read, wrongKey, tampered, leaks: plain.includes('Hallo') || plain.includes('history') };
+      await t.rawRecord('reload', 'conversations', 'not a byte record');
+      const notBytes = await s.get('conversations').then(() => 'read', t.describe);
+      return { read, wrongKey, tampered, notBytes, leaks: plain.includes('Hallo') || plain.includes('history') };
     });
     expect(after).toEqual({
       read: { list: ['conversations', 'history/g1'], conversations: [{ id: 'g1', name: 'bob' }], history: ['Hallo Bob'] },
       wrongKey: 'store.locked',
       tampered: 'store.corrupt',
+      notBytes: 'store.corrupt',
       leaks: false,
     });
   });
@@ -132,13 +135,13 @@ describe.skipIf(browser.kind !== 'available')(`IndexedDbStore in Chromium${brows
       const upgrade = await other.evaluate(
         () =>
           new Promise<{ blocked: boolean; version: number }>((resolve, reject) => {
-            let blocked = false;
             const req = indexedDB.open('upgrade', 2);
             req.onupgradeneeded = () => req.result.createObjectStore('other');
-            req.onblocked = () => (blocked = true);
+            // Blocked means the store kept its connection open: report it rather than wait.
+            req.onblocked = () => resolve({ blocked: true, version: 0 });
             req.onsuccess = () => {
               req.result.close();
-              resolve({ blocked, version: req.result.version });
+              resolve({ blocked: false, version: req.result.version });
             };
             req.onerror = () => reject(req.error ?? new Error('open failed'));
           }),
@@ -181,6 +184,21 @@ describe.skipIf(browser.kind !== 'available')(`IndexedDbStore in Chromium${brows
     } finally {
       await other.close();
     }
+  });
+
+  it('destroy() deletes the whole database; other handles step aside and find it empty', async () => {
+    const result = await page.evaluate(async () => {
+      const t = window.qpcTest;
+      const [a, b] = [new t.IndexedDbStore('gone'), new t.IndexedDbStore('gone')];
+      await a.put('x', new Uint8Array([1]));
+      const seen = Array.from((await b.get('x'))!);
+      const listed = async () => (await indexedDB.databases()).some((d) => d.name === 'gone');
+      const before = await listed();
+      await a.destroy();
+      const after = await listed();
+      return { seen, before, after, b: await b.list() };
+    });
+    expect(result).toEqual({ seen: [1], before: true, after: false, b: [] });
   });
 
   it("a write over the site's storage quota is store.io and changes nothing; smaller writes go on", async () => {

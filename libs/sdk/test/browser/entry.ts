@@ -13,13 +13,13 @@ function rawDb(name: string): Promise<IDBDatabase> {
   });
 }
 
-async function rawRecord(name: string, key: string, value?: Uint8Array): Promise<Uint8Array | undefined> {
+async function rawRecord(name: string, key: string, value?: unknown): Promise<Uint8Array | undefined> {
   const db = await rawDb(name);
   try {
     return await new Promise<Uint8Array | undefined>((resolve, reject) => {
-      const tx = db.transaction('records', value ? 'readwrite' : 'readonly');
-      const req = value ? tx.objectStore('records').put(value, key) : tx.objectStore('records').get(key);
-      tx.oncomplete = () => resolve(value ? undefined : (req.result as Uint8Array | undefined));
+      const tx = db.transaction('records', value !== undefined ? 'readwrite' : 'readonly');
+      const req = value !== undefined ? tx.objectStore('records').put(value, key) : tx.objectStore('records').get(key);
+      tx.oncomplete = () => resolve(value !== undefined ? undefined : (req.result as Uint8Array | undefined));
       tx.onabort = () => reject(tx.error ?? new Error('aborted'));
     });
   } finally {

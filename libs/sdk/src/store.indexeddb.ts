@@ -161,12 +161,18 @@ export class IndexedDbStore implements LocalStore {
   }
 
   /** Opens the database at its current version, upgrading it (version + 1) only if the records store is missing. */
-  private async open(): Promise<IDBDatabase> {
+  private async open(retry = true): Promise<IDBDatabase> {
     const db = await this.request();
     if (db.objectStoreNames.contains(RECORDS)) return this.watch(db);
     const next = db.version + 1;
     db.close();
-    return this.watch(await this.request(next));
+    try {
+      return this.watch(await this.request(next));
+    } catch (e) {
+      // Another tab upgraded past `next` in between (VersionError): start over, once.
+      if (retry && e instanceof StoreError && (e.cause as DOMException | undefined)?.name === 'VersionError') return this.open(false);
+      throw e;
+    }
   }
 
   private request(version?: number): Promise<IDBDatabase> {

@@ -1,4 +1,4 @@
-// npm run bench -- delivery [--clients N] [--seconds S] [--pool N] [--profile out.cpuprofile]
+// npm run bench -- delivery [--clients N] [--seconds S] [--pool N] [--stock N] [--profile out.cpuprofile]
 // Messenger delivery of the real server (createApp on a fresh database: embedded PGlite, or
 // PostgreSQL when DATABASE_URL is set), with N sender/recipient pairs in 1:1 MLS groups. The
 // clients run in a child process (HTTP + WebSocket over 127.0.0.1), so they do not share the
@@ -10,26 +10,39 @@
 //       pair with one message in flight (closed loop); target: >= 60 % of (a);
 //   (c) enqueue-to-push latency p50/p99 at half of (b), sent open-loop at a fixed rate;
 //       target: p99 < 25 ms.
-// Setup (accounts, devices, groups) is not measured.
+// Setup (accounts, devices, groups, and --stock MLS application messages per pair, encrypted in
+// order) is not measured: the clients' MLS encryption is their cost, not the delivery system's.
+// Each send carries the pair's next pre-encrypted message; recipients ack without decrypting, and
+// afterwards the messages pushed to pair 0 in (b) are decrypted in order by its recipient's MLS
+// state to prove they are real.
 import { fork } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { addMembers, createKeyPackage, createMlsGroup, encryptMessage, groupId as mlsGroupId, processMessage, toBase64Url, utf8 } from '@qpc/crypto';
+import { addMembers, createKeyPackage, createMlsGroup, encryptMessage, fromBase64Url, joinFromWelcome, type MlsGroup, groupId as mlsGroupId, processMessage, toBase64Url, utf8 } from '@qpc/crypto';
 import { createApp } from '../../apps/server/src/app.js';
 import { createLogger } from '../../apps/server/src/common/logger.js';
 import { loadConfig } from '../../apps/server/src/config/config.js';
 import { migrate, openDataSource } from '../../apps/server/src/database/data-source.js';
 import { freshDatabase } from './_db.js';
 import { call, registerUser } from '../../apps/server/src/messenger/test-kit.js';
-import type { LoadRequest, LoadResult, Pair } from './_delivery-load.js';
+import type { LoadRequest, LoadResult, Pair } from './delivery-load.js';
 import { fmtMs, row, intArg } from './_util.js';
 
 const CLIENTS = intArg('clients', 16);
 const SECONDS = intArg('seconds', 6);
 const POOL = intArg('pool', 10);
+/** Pre-encrypted messages per pair (every send a new ciphertext until they run out; reuses are reported). */
+const STOCK = intArg('stock', 250);
 /** Plaintext size of the MLS application message every send carries. */
 const MESSAGE_BYTES = 1024;
+
+/** Message k of pair i: recognisable after decryption. */
+function plaintext(i: number, k: number): Uint8Array {
+  const out = new Uint8Array(MESSAGE_BYTES).fill(42);
+  out.set(utf8(`pair ${i} message ${k}`));
+  return out;
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -74,7 +87,7 @@ async function main(): Promise<void> {
   const port = (app.getHttpServer().address() as { port: number }).port;
   console.log(`server: createApp on a fresh ${db.backend}, listening on 127.0.0.1, up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-  const child = fork(fileURLToPath(new URL('./_delivery-load.ts', import.meta.url)), [], { stdio: 'inherit' });
+  const child = fork(fileURLToPath(new URL('./delivery-load.ts', import.meta.url)), [], { stdio: 'inherit' });
   const load = (req: LoadRequest) =>
     new Promise<LoadResult>((resolve, reject) => {
       const died = (code: number | null) => reject(new Error(`the load process exited (${code})`));
@@ -90,39 +103,50 @@ async function main(): Promise<void> {
     // -- setup: pairs in 1:1 MLS groups --
     t0 = performance.now();
     const pairs: Pair[] = [];
+    let sampleRecipient: MlsGroup | undefined;
     for (let i = 0; i < CLIENTS; i++) {
       const [s, r] = [await registerUser(app, `sender${i}`), await registerUser(app, `recipient${i}`)];
       let g = await createMlsGroup(await createKeyPackage(utf8(s.deviceId), { signingKey: s.signing }));
       const gid = toBase64Url(mlsGroupId(g));
       await call(app, 'POST', '/api/v1/groups', { groupId: gid }, s.token);
-      const add = await addMembers(g, [(await createKeyPackage(utf8(r.deviceId), { signingKey: r.signing })).encoded]);
+      const rKp = await createKeyPackage(utf8(r.deviceId), { signingKey: r.signing });
+      const add = await addMembers(g, [rKp.encoded]);
       const res = await call(app, 'POST', `/api/v1/groups/${gid}/commits`, { clientMessageId: crypto.randomUUID(), commit: toBase64Url(add.commit), welcome: toBase64Url(add.welcome!), addDevices: [r.deviceId] }, s.token);
       if (res.statusCode !== 201) throw new Error(`setup commit: ${res.statusCode} ${res.body}`);
       g = (await processMessage(add.group, add.commit)).group;
       await call(app, 'POST', '/api/v1/delivery/ack', { upTo: 1 }, r.token);
-      const { message } = await encryptMessage(g, new Uint8Array(MESSAGE_BYTES).fill(42));
-      pairs.push({ senderToken: s.token, recipientToken: r.token, senderDeviceId: s.deviceId, recipientDeviceId: r.deviceId, groupId: gid, groupIdBytes: gid, message: toBase64Url(message) });
+      if (i === 0) sampleRecipient = await joinFromWelcome(add.welcome!, rKp);
+      const messages: string[] = [];
+      for (let k = 0; k < STOCK; k++) {
+        const e = await encryptMessage(g, plaintext(i, k));
+        g = e.group;
+        messages.push(toBase64Url(e.message));
+      }
+      pairs.push({ senderToken: s.token, recipientToken: r.token, senderDeviceId: s.deviceId, recipientDeviceId: r.deviceId, groupId: gid, groupIdBytes: gid, messages });
     }
-    console.log(`setup: ${CLIENTS * 2} accounts (OPAQUE), ${CLIENTS} groups, ${fmtMs(performance.now() - t0)} ms (not measured); message ${Buffer.from(pairs[0]!.message, 'base64url').length} B ciphertext`);
+    console.log(
+      `setup: ${CLIENTS * 2} accounts (OPAQUE), ${CLIENTS} groups, ${CLIENTS} x ${STOCK} messages encrypted, ${fmtMs(performance.now() - t0)} ms (not measured); message ${Buffer.from(pairs[0]!.messages[0]!, 'base64url').length} B ciphertext`,
+    );
 
     const ms = SECONDS * 1000;
+    await load({ kind: 'pairs', pairs });
     // Warm-up of both paths (JIT, connections), not counted.
-    await load({ kind: 'raw', databaseUrl: db.url, pairs, ms: 1000, poolSize: POOL });
-    await load({ kind: 'closed', port, pairs, ms: 1000 });
+    await load({ kind: 'raw', databaseUrl: db.url, ms: 1000, poolSize: POOL });
+    await load({ kind: 'closed', port, ms: 1000 });
 
     let cpu = process.cpuUsage();
-    const rawRes = await load({ kind: 'raw', databaseUrl: db.url, pairs, ms, poolSize: POOL });
+    const rawRes = await load({ kind: 'raw', databaseUrl: db.url, ms, poolSize: POOL });
     const rawCpu = process.cpuUsage(cpu);
     cpu = process.cpuUsage();
     const profiler = await startProfile();
-    const closed = await load({ kind: 'closed', port, pairs, ms });
+    const closed = await load({ kind: 'closed', port, ms });
     await profiler?.stop();
     const closedCpu = process.cpuUsage(cpu);
     const rawRate = (rawRes.messages / rawRes.ms) * 1000;
     const ourRate = (closed.messages / closed.ms) * 1000;
     const closedLat = [...closed.latencies].sort((a, b) => a - b);
     const half = Math.max(1, Math.floor(ourRate / 2));
-    const open = await load({ kind: 'open', port, pairs, ms, ratePerSec: half });
+    const open = await load({ kind: 'open', port, ms, ratePerSec: half });
     const lat = [...open.latencies].sort((a, b) => a - b);
     for (const [name, r] of [
       ['raw', rawRes],
@@ -131,6 +155,27 @@ async function main(): Promise<void> {
     ] as const) {
       if (r.errors.length > 0) console.log(`  ${name} errors: ${r.errors.join(' | ')}`);
     }
+
+    // The pushed messages are real: pair 0's recipient decrypts its stock in order up to the last
+    // message pushed to it in (b), and every pushed one is the plaintext its sender encrypted.
+    const sample = closed.sample ?? [];
+    const last = Math.max(-1, ...sample.filter((k) => k < STOCK));
+    let decrypted = 0;
+    let wrong = sample.filter((k) => k < 0).length;
+    let rg = sampleRecipient!;
+    const pushedSet = new Set(sample);
+    for (let k = 0; k <= last; k++) {
+      const r = await processMessage(rg, fromBase64Url(pairs[0]!.messages[k]!));
+      if (r.kind !== 'application') throw new Error(`sample: message ${k} is a ${r.kind}`);
+      rg = r.group;
+      if (!pushedSet.has(k)) continue;
+      decrypted++;
+      if (Buffer.compare(Buffer.from(r.plaintext), Buffer.from(plaintext(0, k))) !== 0) wrong++;
+    }
+    const reused = Math.max(open.reused ?? 0, closed.reused ?? 0);
+    console.log(`\nsample: ${sample.length} messages pushed to pair 0 in (b); ${decrypted} decrypted by its recipient to the sent plaintext, ${wrong} wrong`);
+    console.log(`stock: ${reused === 0 ? 'every send carried a new ciphertext' : `${reused} sends reused a ciphertext (raise --stock)`}`);
+    if (wrong > 0 || decrypted === 0) throw new Error('the sample did not decrypt to what was sent');
 
     const W = [64, 14, 24];
     console.log(`\n${row(['', 'messages/s', 'enqueue->push p50 / p99'], W)}`);

@@ -21,6 +21,7 @@ import {
   ED25519_PUBLIC_KEY_BYTES,
   ID_BYTES,
   MAX_ANNOUNCE_TTL_MS,
+  MESH_ADDRESS_BYTES,
   MAX_CLOCK_SKEW_MS,
   MAX_DISPLAY_NAME_LENGTH,
   MAX_GROUP_SIZE,
@@ -64,6 +65,8 @@ export interface Announce {
   barrierFree: boolean;
   profileUrl: string | undefined;
   displayName: string | undefined;
+  /** The therapist's own mesh node (16 bytes), if reservations should reach it over the mesh. */
+  meshAddress?: Uint8Array | undefined;
   /** Earliest first. */
   slots: AnnounceSlot[];
   sequence: number;
@@ -166,6 +169,7 @@ export function validateAnnounceBody(body: Uint8Array, signerKey: Uint8Array, no
   languages.sort();
   const profileUrl = checkUrl(m.profileUrl);
   const displayName = m.displayName === '' ? undefined : text(m.displayName, MAX_DISPLAY_NAME_LENGTH, 'display_name');
+  const meshAddress = m.meshAddress.length === 0 ? undefined : bytesOfLength(m.meshAddress, MESH_ADDRESS_BYTES, 'mesh_address');
   const sequence = u64(m.sequence, 'sequence');
   const issuedAtMs = u64(m.issuedAtMs, 'issued_at_ms');
   const expiresAtMs = u64(m.expiresAtMs, 'expires_at_ms');
@@ -191,6 +195,7 @@ export function validateAnnounceBody(body: Uint8Array, signerKey: Uint8Array, no
     barrierFree: m.barrierFree,
     profileUrl,
     displayName,
+    meshAddress,
     slots,
     sequence,
     issuedAtMs,
@@ -238,6 +243,8 @@ export interface AnnounceInput {
   barrierFree?: boolean;
   profileUrl?: string;
   displayName?: string;
+  /** Mesh address (16 bytes) of the therapist's own mesh node: reservations are passed on to it. */
+  meshAddress?: Uint8Array;
   slots: SlotInput[];
   sequence: number;
   /** Defaults to nowMs + 7 days. */
@@ -273,6 +280,7 @@ export function buildAnnounce(therapist: SigningKeyPair, input: AnnounceInput, n
       barrierFree: input.barrierFree ?? false,
       profileUrl: input.profileUrl ?? '',
       displayName: input.displayName ?? '',
+      meshAddress: input.meshAddress ?? new Uint8Array(0),
       slots: input.slots.map((s) => ({
         id: s.id ?? randomBytes(ID_BYTES),
         startMs: BigInt(s.startMs),

@@ -23,6 +23,8 @@ export const MIN_GROUP_SIZE = 3;
 export const MAX_GROUP_SIZE = 9;
 
 export const ID_BYTES = 16;
+/** SlotAnnounce.mesh_address: SHA-256(node key)[0..16] of the therapist's mesh node. */
+export const MESH_ADDRESS_BYTES = 16;
 export const ED25519_PUBLIC_KEY_BYTES = 32;
 export const ED25519_SIGNATURE_BYTES = 64;
 export const XWING_PUBLIC_KEY_BYTES = 1216;

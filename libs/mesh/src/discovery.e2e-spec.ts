@@ -78,6 +78,12 @@ describe('transports and discovery', () => {
     expect(await a.findNode('00'.repeat(16), 3000)).toBeUndefined();
   });
 
+  it('with mDNS on, two nodes on this machine find and dial each other', async () => {
+    const x = await start('mdns-x', { dht: false, mdns: true });
+    const y = await start('mdns-y', { dht: false, mdns: true });
+    await waitFor(() => connectedTo(x, y), peerEvents(x), 20_000, 'x and y find each other over mDNS');
+  });
+
   it('keeps mDNS off unless asked', async () => {
     // Only the default is exercised: switching mDNS on would multicast from the test machine.
     const quiet = await start('quiet', { dht: false });

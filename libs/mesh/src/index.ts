@@ -14,3 +14,4 @@ export * from './channel.js';
 export * from './metrics.js';
 export * from './mls-lite.js';
 export * from './lora-announce.js';
+export * from './reservation.js';

@@ -85,6 +85,11 @@ export interface MeshNodeOptions {
   dht?: boolean;
   /** mDNS discovery on the local network (multicast). Default off. */
   mdns?: boolean;
+  /**
+   * QUIC transport (`@chainsafe/libp2p-quic`, a native module loaded only when asked for).
+   * Default off; on when asked here or when a listen address is `/udp/…/quic-v1`.
+   */
+  quic?: boolean;
   /** Capability flags in this node's NodeAnnounce (default relay). */
   capabilities?: number;
   /** Lifetime of this node's NodeAnnounce; it is renewed at half of it (default 1 h). */
@@ -104,8 +109,11 @@ export interface MeshNodeOptions {
    * does not replay what was published while they were apart). Default off.
    */
   syncOnConnect?: boolean;
-  /** Licensing authorities whose attestations count as verified. */
-  trust: TrustStore;
+  /**
+   * Licensing authorities whose attestations count as verified. A function is asked at every
+   * announce, so a trust store that changes later (a new revocation list) applies at once.
+   */
+  trust: TrustStore | (() => TrustStore);
   /** Drop announces without a trusted attestation. */
   verifiedOnly?: boolean;
   now?: () => number;
@@ -667,7 +675,8 @@ export class MeshNode {
     const nowMs = this.now();
     let outcome: AnnounceOutcome;
     try {
-      const v = verifyAnnounce(bytes, { nowMs, trust: this.opts.trust, requireVerified: this.opts.verifiedOnly ?? false });
+      const trust = typeof this.opts.trust === 'function' ? this.opts.trust() : this.opts.trust;
+      const v = verifyAnnounce(bytes, { nowMs, trust, requireVerified: this.opts.verifiedOnly ?? false });
       if (region !== undefined && !v.announce.plz.startsWith(region)) {
         outcome = { kind: 'rejected', code: 'WRONG_REGION', therapistId: v.announce.therapistId };
       } else {
@@ -1019,10 +1028,16 @@ export async function createMeshNode(opts: MeshNodeOptions): Promise<MeshNode> {
           }),
         }),
   };
+  const listen = opts.listen ?? ['/ip4/127.0.0.1/tcp/0'];
+  const transports = [tcp(), webSockets()];
+  if (opts.quic || listen.some(isQuicAddress)) {
+    const { quic } = await import('@chainsafe/libp2p-quic');
+    transports.push(quic() as unknown as (typeof transports)[number]);
+  }
   const libp2p = await createLibp2p({
     privateKey,
-    addresses: { listen: opts.listen ?? ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp(), webSockets()],
+    addresses: { listen },
+    transports,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: opts.mdns ? [mdns({ interval: 10_000 })] : [],
@@ -1059,6 +1074,11 @@ export async function createMeshNode(opts: MeshNodeOptions): Promise<MeshNode> {
   await node.dialBootstrap();
   node.startBackground();
   return node;
+}
+
+/** A multiaddr that needs the QUIC transport (`/udp/<port>/quic-v1`). */
+export function isQuicAddress(addr: string): boolean {
+  return /\/udp\/\d+\/quic-v1(\/|$)/.test(addr);
 }
 
 /** kad-dht validator for /qpc-node/<address>: a valid NodeAnnounce of that very address. */

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { randomBytes, toHex } from '@qpc/crypto';
 import {
   CHALLENGE_BYTES,
@@ -27,6 +27,28 @@ import { FappService } from './fapp.service.js';
 const CHALLENGE_TTL_MS = 2 * 60_000;
 const GC_INTERVAL_MS = 30_000;
 
+/** A reservation the service now holds (from HTTP or the mesh bridge). */
+export interface ReservedEvent {
+  /** The SlotReserve bytes as received (content sealed to the therapist). */
+  bytes: Uint8Array;
+  therapistId: string;
+  mailboxId: string;
+  heldUntilMs: number;
+  /** The therapist's mesh node from the current announce, if it names one. */
+  meshAddress: Uint8Array | undefined;
+}
+
+/** A therapist's answer that booked or freed a held slot (a repeated confirm changes nothing and is not reported). */
+export interface AnsweredEvent {
+  /** The signed SlotConfirm bytes (reply sealed to the patient). */
+  bytes: Uint8Array;
+  therapistId: string;
+  mailboxId: string;
+  decision: 'confirmed' | 'declined';
+}
+
+type Listener<E> = (e: E) => void;
+
 function holdState(h: HoldRow | null): SlotState {
   if (!h) return { kind: 'free' };
   return h.state === 'booked' ? { kind: 'booked', mailboxId: h.mailbox_id } : { kind: 'held', mailboxId: h.mailbox_id, heldUntilMs: h.held_until!.getTime() };
@@ -41,6 +63,9 @@ export class ReservationService implements OnModuleInit, OnModuleDestroy {
   private readonly globalLimit: SlidingWindowLimiter;
   private readonly slotLimit: SlidingWindowLimiter;
   private gcTimer: NodeJS.Timeout | undefined;
+  private readonly reservedListeners = new Set<Listener<ReservedEvent>>();
+  private readonly answeredListeners = new Set<Listener<AnsweredEvent>>();
+  private readonly log = new Logger('fapp');
 
   constructor(
     @Inject(FappRepository) private readonly repo: FappRepository,
@@ -59,6 +84,31 @@ export class ReservationService implements OnModuleInit, OnModuleDestroy {
 
   onModuleDestroy() {
     clearInterval(this.gcTimer);
+  }
+
+  /**
+   * Called after a reservation is held (committed), from HTTP or the mesh bridge. Returns a
+   * function that removes the listener. A listener's exception never fails the reservation.
+   */
+  onReserved(fn: Listener<ReservedEvent>): () => void {
+    this.reservedListeners.add(fn);
+    return () => this.reservedListeners.delete(fn);
+  }
+
+  /** Called after an answer booked or freed a slot (committed); returns the remover. */
+  onAnswered(fn: Listener<AnsweredEvent>): () => void {
+    this.answeredListeners.add(fn);
+    return () => this.answeredListeners.delete(fn);
+  }
+
+  private emit<E>(listeners: Set<Listener<E>>, e: E): void {
+    for (const fn of listeners) {
+      try {
+        fn(e);
+      } catch (err) {
+        this.log.error(err);
+      }
+    }
   }
 
   collectGarbage() {
@@ -91,6 +141,7 @@ export class ReservationService implements OnModuleInit, OnModuleDestroy {
         throw new ServerError('fapp.mailbox_in_use', 409, 'This mailbox already belongs to a reservation; make a new reservation.');
       }
     });
+    this.emit(this.reservedListeners, { bytes: r.bytes, therapistId: r.therapistId, mailboxId: r.mailboxIdHex, heldUntilMs: heldUntil.getTime(), meshAddress: announce?.meshAddress });
     return { mailboxId: r.mailboxIdHex, heldUntil: heldUntil.toISOString() };
   }
 
@@ -150,14 +201,16 @@ export class ReservationService implements OnModuleInit, OnModuleDestroy {
   async answer(bytes: Uint8Array): Promise<{ decision: 'confirmed' | 'declined' }> {
     const nowMs = this.clock.now();
     const c = verifyConfirm(bytes, nowMs);
-    await this.repo.transaction(async (m) => {
+    const change = await this.repo.transaction(async (m) => {
       const hold = await this.repo.holdFor(m, c.therapistId, c.slotIdHex, true);
       const t = slotTransition(holdState(hold), { kind: c.decision === 'confirmed' ? 'confirm' : 'decline', mailboxId: c.mailboxIdHex, nowMs });
       if (t.kind === 'refused') throw t.error;
       if (c.decision === 'confirmed') await this.repo.confirmHold(m, c.therapistId, c.slotIdHex);
       else await this.repo.deleteHold(m, c.therapistId, c.slotIdHex);
       await this.repo.setMailbox(m, c.mailboxIdHex, c.decision, c.bytes);
+      return t.change;
     });
+    if (change !== 'none') this.emit(this.answeredListeners, { bytes: c.bytes, therapistId: c.therapistId, mailboxId: c.mailboxIdHex, decision: c.decision });
     return { decision: c.decision };
   }
 

@@ -1,6 +1,15 @@
-import { meshAddress, sha256, toBase64Url, toHex, utf8 } from '@qpc/crypto';
-import { createReservation, verifyAnnounce } from '@qpc/fapp';
-import { createMeshEnvelope, createMeshNode, fappTopicForPlz, type MeshNode } from '@qpc/mesh';
+import { meshAddress, randomBytes, sha256, toBase64Url, toHex, utf8 } from '@qpc/crypto';
+import { buildAnnounce, buildConfirm, createReservation, issueRevocationList, openConfirm, openReservation, signChallenge, verifyAnnounce, type Announce } from '@qpc/fapp';
+import {
+  createFappMeshEnvelope,
+  createMeshNode,
+  decodeFappMeshMessage,
+  fappTopicForPlz,
+  replyAddressOf,
+  reservationReplyIdentity,
+  type MeshNode,
+  type OpenedEnvelope,
+} from '@qpc/mesh';
 import { buildDemoDataset, type DemoDataset } from '@qpc/seed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, TestClock, type TestApp } from '../../test/app.js';
@@ -146,25 +155,174 @@ describe('a clinic node that joins later', () => {
   });
 });
 
-describe('reservations over the mesh', () => {
-  it('a SlotReserve in an envelope addressed to the server node is held as if posted over HTTP', async () => {
-    const th = inRegion()[0]!; // announced in the first test, so the server holds its announce
+async function post(url: string, body: unknown) {
+  return server.app.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
+}
+
+async function mailbox(capability: Uint8Array) {
+  const res = await server.app.inject({ method: 'GET', url: '/api/v1/fapp/mailbox', headers: { 'x-mailbox-capability': toBase64Url(capability) } });
+  expect(res.statusCode).toBe(200);
+  return res.json() as { status: string; therapistId: string; reply: string | null };
+}
+
+/** Bytes contain a text in clear. */
+const contains = (bytes: Uint8Array, text: string) => Buffer.from(bytes).includes(Buffer.from(text));
+
+describe('reservations over the mesh: a mesh patient, a therapist who answers over HTTP', () => {
+  it('holds the reservation, and the answer reaches the patient over the mesh (sealed, once)', async () => {
+    const th = inRegion()[0]!; // announced over HTTP in the first test; this therapist uses the server
     const announce = verifyAnnounce(th.announce, { nowMs: clock.now(), trust: data.authority.trust }).announce;
-    const r = await createReservation({ announce, slotId: announce.slots[0]!.id, contact: 'Signal: @anon', difficultyBits: 6, nowMs: clock.now() });
+    const r = await createReservation({ announce, slotId: announce.slots[0]!.id, contact: 'Signal: @mesh-patient', message: 'Erstgespraech bitte', difficultyBits: 6, nowMs: clock.now() });
+    // The patient signs the envelope with a key derived from the mailbox capability: no identity, nothing to link.
+    const replyId = reservationReplyIdentity(r.mailboxCapability);
     const serverNode = bridge.node!;
     await expect.poll(() => clinic.routeTo(serverNode.addressHex)).toBeDefined();
-    const envelope = createMeshEnvelope({ sender: clinic.identity, recipient: meshAddress(serverNode.identity.publicKey), payload: r.bytes, nowMs: clock.now(), ttlMs: 60_000 });
-    expect((await clinic.send(envelope)).kind).not.toBe('dropped');
-    await expect.poll(() => bridge.counters.reservations, { timeout: 10_000 }).toBe(1);
-    const mb = await server.app.inject({ method: 'GET', url: '/api/v1/fapp/mailbox', headers: { 'x-mailbox-capability': toBase64Url(r.mailboxCapability) } });
-    expect(mb.statusCode).toBe(200);
-    expect(mb.json()).toMatchObject({ status: 'pending', therapistId: toHex(th.signing.publicKey) });
+    const before = { ...bridge.counters };
+    const reserve = () => createFappMeshEnvelope({ sender: replyId, recipient: meshAddress(serverNode.identity.publicKey), message: { kind: 'reserve', bytes: r.bytes }, nowMs: clock.now(), ttlMs: 60_000 });
+    expect((await clinic.send(reserve())).kind).toBe('forwarded');
+    await expect.poll(() => bridge.counters.reservations).toBe(before.reservations + 1);
+    expect(await mailbox(r.mailboxCapability)).toMatchObject({ status: 'pending', therapistId: toHex(th.signing.publicKey) });
+    // The announce names no mesh node: nothing is forwarded anywhere.
+    expect(bridge.counters.reservationsForwarded).toBe(before.reservationsForwarded);
 
-    // The same stamp again over the mesh: refused (counted), nothing crashes.
-    const again = createMeshEnvelope({ sender: clinic.identity, recipient: meshAddress(serverNode.identity.publicKey), payload: r.bytes, nowMs: clock.now(), ttlMs: 60_000 });
-    await clinic.send(again);
-    await expect.poll(() => bridge.counters.reservationsRejected, { timeout: 10_000 }).toBe(1);
-    expect(bridge.counters.reservations).toBe(1);
+    // The same SlotReserve again in a new envelope: refused (stamp reused), counted, nothing crashes.
+    await clinic.send(reserve());
+    await expect.poll(() => bridge.counters.reservationsRejected).toBe(before.reservationsRejected + 1);
+
+    // The therapist reads the reservation over HTTP (signed challenge) and answers over HTTP.
+    const ch = (await post('/api/v1/fapp/therapist/challenge', {})).json() as { challenge: string };
+    const listed = await post('/api/v1/fapp/therapist/reservations', { therapistKey: toBase64Url(th.signing.publicKey), challenge: ch.challenge, signature: toBase64Url(signChallenge(th.signing, Buffer.from(ch.challenge, 'hex'))) });
+    const held = (listed.json() as { reservations: { mailboxId: string; reservation: string }[] }).reservations.find((x) => x.mailboxId === toHex(r.mailboxId))!;
+    const opened = await openReservation(new Uint8Array(Buffer.from(held.reservation, 'base64url')), th.kem.secretKey);
+    expect(opened.contact).toBe('Signal: @mesh-patient');
+    const confirm = await buildConfirm(th.signing, opened, 'confirmed', 'Dienstag 10 Uhr passt', clock.now());
+    expect((await post('/api/v1/fapp/therapist/answers', { answer: toBase64Url(confirm) })).statusCode).toBe(200);
+    await expect.poll(() => bridge.counters.answersSent).toBe(before.answersSent + 1);
+    // A repeated answer changes nothing and sends nothing.
+    expect((await post('/api/v1/fapp/therapist/answers', { answer: toBase64Url(confirm) })).statusCode).toBe(200);
+
+    // The patient's device, a light client with a throwaway peer id, fetches with the reply key.
+    const device = await createMeshNode({ identitySeed: randomBytes(32), routing: false, trust: data.authority.trust, now: () => clock.now(), dht: false });
+    try {
+      const addr = serverNode.multiaddrs().find((m) => m.includes('/tcp/'))!;
+      const mail = await device.fetchMail(addr, replyId);
+      expect(mail).toHaveLength(1);
+      const m = decodeFappMeshMessage(mail[0]!.payload);
+      expect(m.kind).toBe('confirm');
+      expect(contains(m.bytes, 'Dienstag 10 Uhr')).toBe(false);
+      const reply = await openConfirm(m.bytes, r, clock.now());
+      expect(reply).toMatchObject({ decision: 'confirmed', message: 'Dienstag 10 Uhr passt' });
+      expect(await device.fetchMail(addr, replyId)).toHaveLength(0);
+    } finally {
+      await device.stop();
+    }
+    expect(bridge.counters.answersSent).toBe(before.answersSent + 1);
+    expect(await mailbox(r.mailboxCapability)).toMatchObject({ status: 'confirmed' });
+    // The server saw only ciphertext: neither the patient's contact nor the reply text is in its logs.
+    expect(server.rawLogs()).not.toContain('mesh-patient');
+    expect(server.rawLogs()).not.toContain('Dienstag');
+  });
+});
+
+describe('reservations over the mesh: a web patient, a therapist on the mesh', () => {
+  let therapistNode: MeshNode;
+  const received: OpenedEnvelope[] = [];
+  afterAll(async () => {
+    await therapistNode?.stop();
+  });
+
+  it('passes the reservation on to the therapist node the announce names, and its answer lands in the web mailbox', async () => {
+    const th = inRegion()[5]!;
+    const serverNode = bridge.node!;
+    therapistNode = await createMeshNode({
+      identitySeed: sha256(utf8('mesh-bridge-e2e/therapist')),
+      bootstrap: [serverNode.multiaddrs().find((m) => m.includes('/tcp/'))!],
+      regions: ['10'],
+      trust: data.authority.trust,
+      now: () => clock.now(),
+      heartbeatIntervalMs: 100,
+      dht: false,
+      onEnvelope: (e) => received.push(e),
+    });
+    // The therapist announces over the mesh only, naming its own node.
+    const input = { ...th.input, sequence: th.input.sequence + 1, meshAddress: therapistNode.address, slots: th.input.slots.filter((x) => x.startMs > clock.now()) };
+    const signed = buildAnnounce(th.signing, input, clock.now());
+    const id = toHex(th.signing.publicKey);
+    await expect.poll(() => therapistNode.meshPeers(fappTopicForPlz('10')).length).toBeGreaterThan(0);
+    expect((await therapistNode.publishAnnounce(signed)).kind).toBe('accepted');
+    await expect.poll(async () => (await server.app.inject({ method: 'GET', url: `/api/v1/fapp/announces/${id}` })).json().announce).toBe(toBase64Url(signed));
+    await expect.poll(() => serverNode.routeTo(therapistNode.addressHex)).toBeDefined();
+
+    // A web patient reserves over HTTP from the announce the server serves.
+    const served = (await server.app.inject({ method: 'GET', url: `/api/v1/fapp/announces/${id}` })).json() as { announce: string };
+    const announce: Announce = verifyAnnounce(new Uint8Array(Buffer.from(served.announce, 'base64url')), { nowMs: clock.now(), trust: data.authority.trust }).announce;
+    expect(toHex(announce.meshAddress!)).toBe(therapistNode.addressHex);
+    const r = await createReservation({ announce, slotId: announce.slots[0]!.id, contact: 'mail: web-patient@example.org', difficultyBits: 6, nowMs: clock.now() });
+    const before = { ...bridge.counters };
+    const res = await post('/api/v1/fapp/reservations', { reservation: toBase64Url(r.bytes) });
+    expect(res.statusCode).toBe(201);
+
+    // The therapist's node receives the SlotReserve unchanged (sealed to the therapist) and opens it.
+    await expect.poll(() => received.length).toBe(1);
+    expect(bridge.counters.reservationsForwarded).toBe(before.reservationsForwarded + 1);
+    const e = received[0]!;
+    expect(toHex(e.senderKey)).toBe(toHex(serverNode.identity.publicKey));
+    const m = decodeFappMeshMessage(e.payload);
+    expect(m).toMatchObject({ kind: 'reserve' });
+    expect(toHex(m.bytes)).toBe(toHex(r.bytes));
+    expect(contains(m.bytes, 'web-patient')).toBe(false);
+    const opened = await openReservation(m.bytes, th.kem.secretKey);
+    expect(opened.contact).toBe('mail: web-patient@example.org');
+
+    // The same reservation posted again is refused and not passed on a second time.
+    expect((await post('/api/v1/fapp/reservations', { reservation: toBase64Url(r.bytes) })).statusCode).toBe(409);
+
+    // The therapist answers over the mesh, to the node that sent the reservation.
+    const confirm = await buildConfirm(th.signing, opened, 'confirmed', 'Gern, Mittwoch', clock.now());
+    const answer = () => createFappMeshEnvelope({ sender: therapistNode.identity, recipient: replyAddressOf(e.senderKey), message: { kind: 'confirm', bytes: confirm }, nowMs: clock.now(), ttlMs: 3600_000 });
+    expect((await therapistNode.send(answer())).kind).toBe('forwarded');
+    await expect.poll(async () => (await mailbox(r.mailboxCapability)).status).toBe('confirmed');
+    const mb = await mailbox(r.mailboxCapability);
+    const reply = await openConfirm(new Uint8Array(Buffer.from(mb.reply!, 'base64url')), r, clock.now());
+    expect(reply).toMatchObject({ decision: 'confirmed', message: 'Gern, Mittwoch' });
+    expect(bridge.counters.answers).toBe(before.answers + 1);
+
+    // The answer replayed in a new envelope: idempotent (still confirmed, no error); nothing goes
+    // to a mesh reply address (the patient used the web).
+    expect((await therapistNode.send(answer())).kind).toBe('forwarded');
+    await expect.poll(() => bridge.counters.answers).toBe(before.answers + 2);
+    expect(bridge.counters.answersRejected).toBe(before.answersRejected);
+    expect(bridge.counters.answersSent).toBe(before.answersSent);
+    expect(received).toHaveLength(1);
+    expect((await mailbox(r.mailboxCapability)).status).toBe('confirmed');
+    // A payload that is no FappMeshMessage is refused and counted, nothing else happens.
+    const junk = createFappMeshEnvelope({ sender: therapistNode.identity, recipient: replyAddressOf(e.senderKey), message: { kind: 'confirm', bytes: Uint8Array.of(1, 2, 3) }, nowMs: clock.now(), ttlMs: 60_000 });
+    await therapistNode.send(junk);
+    await expect.poll(() => bridge.counters.answersRejected).toBe(before.answersRejected + 1);
+    expect(server.rawLogs()).not.toContain('web-patient');
+    expect(server.rawLogs()).not.toContain('Mittwoch');
+  });
+});
+
+describe('revocations reach the in-process node', () => {
+  it('after a revocation list is posted, the node itself rejects the revoked therapist from the mesh', async () => {
+    const th = inRegion().filter((t) => t.attestation)[6]!;
+    const id = toHex(th.signing.publicKey);
+    const status = verifyAnnounce(th.announce, { nowMs: clock.now(), trust: data.authority.trust }).status;
+    if (status.kind !== 'verified') throw new Error('expected an attested therapist');
+    const list = issueRevocationList(data.authority.keys, { sequence: 1, revokedAttestationIds: [status.attestation.attestationId] }, clock.now());
+    expect((await post('/api/v1/fapp/revocations', { list: toBase64Url(list) })).statusCode).toBe(200);
+
+    const node = bridge.node!;
+    const rejected = node.counters.rejected;
+    const serverRejected = bridge.counters.rejected;
+    // The clinic does not know of the revocation: it accepts and gossips the announce.
+    expect((await clinic.publishAnnounce(th.announce)).kind).toBe('accepted');
+    await expect.poll(() => node.counters.rejected).toBeGreaterThan(rejected);
+    expect(node.store.byTherapist.has(id)).toBe(false);
+    // Refused by the node's validator, so the server's own ingest never saw it.
+    expect(bridge.counters.rejected).toBe(serverRejected);
+    expect(await searchIds()).not.toContain(id);
   });
 });
 

@@ -1,13 +1,15 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { hkdfSha256, utf8 } from '@qpc/crypto';
-import { FappError } from '@qpc/fapp';
-import { createMeshNode, type MeshEvent, type MeshNode, type OpenedEnvelope } from '@qpc/mesh';
-import { MeshCapability } from '@qpc/proto';
+import { hkdfSha256, toHex, utf8 } from '@qpc/crypto';
+import { decodeMessage, FappError, MAILBOX_ID_BYTES } from '@qpc/fapp';
+import { createFappMeshEnvelope, createMeshNode, decodeFappMeshMessage, MeshError, replyAddressOf, type FappMeshMessage, type MeshEvent, type MeshNode, type OpenedEnvelope } from '@qpc/mesh';
+import { MeshCapability, SlotReserveSchema } from '@qpc/proto';
 import { Clock } from '../common/clock.js';
+import { ServerError } from '../common/server-error.js';
 import { ServerConfig } from '../config/config.js';
 import { FappService } from '../fapp/fapp.service.js';
-import { ReservationService } from '../fapp/reservation.service.js';
+import { type AnsweredEvent, type ReservedEvent, ReservationService } from '../fapp/reservation.service.js';
 import { ServerSecrets } from '../secrets/server-secrets.js';
+import { MeshReplyRepository } from './mesh-reply.repository.js';
 
 /** Every Leitregion, 00 … 99. */
 const ALL_REGIONS = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
@@ -28,6 +30,9 @@ export function meshIdentitySeed(signingSeed: Uint8Array): Uint8Array {
 }
 
 const REGION_PAGE = 200;
+/** An answer waits this long in store-and-forward for the patient (the queue keeps nothing longer). */
+const ANSWER_TTL_MS = 7 * 24 * 3600_000;
+const REPLY_GC_MS = 5 * 60_000;
 
 export interface MeshBridgeCounters {
   /** Announces accepted by the server's HTTP ingest and published to the mesh. */
@@ -42,6 +47,14 @@ export interface MeshBridgeCounters {
   reservations: number;
   /** Envelope payloads the reservation service refused (malformed, stale, slot held, rate limit, …). */
   reservationsRejected: number;
+  /** Held reservations passed on to the therapist's mesh node (the announce names one). */
+  reservationsForwarded: number;
+  /** SlotConfirms that arrived over the mesh and booked or freed a slot (or repeated an answer). */
+  answers: number;
+  /** SlotConfirms from the mesh the reservation service refused. */
+  answersRejected: number;
+  /** Answers sent to the patient's reply address (reservations that came over the mesh). */
+  answersSent: number;
 }
 
 /**
@@ -54,13 +67,25 @@ export interface MeshBridgeCounters {
 export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('mesh');
   private meshNode: MeshNode | undefined;
-  /** Removes the bridge's listener on FappService. */
-  private restore: (() => void) | undefined;
+  /** Remove the bridge's listeners on FappService and ReservationService. */
+  private readonly unhook: (() => void)[] = [];
+  private gcTimer: NodeJS.Timeout | undefined;
   /** Accepted by the node before createMeshNode returned (sync during bootstrap). */
   private early: string[] = [];
   private readonly pending = new Set<Promise<unknown>>();
   private closing = false;
-  readonly counters: MeshBridgeCounters = { published: 0, ingested: 0, stale: 0, rejected: 0, reservations: 0, reservationsRejected: 0 };
+  readonly counters: MeshBridgeCounters = {
+    published: 0,
+    ingested: 0,
+    stale: 0,
+    rejected: 0,
+    reservations: 0,
+    reservationsRejected: 0,
+    reservationsForwarded: 0,
+    answers: 0,
+    answersRejected: 0,
+    answersSent: 0,
+  };
 
   constructor(
     @Inject(ServerConfig) private readonly config: ServerConfig,
@@ -68,6 +93,7 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
     @Inject(ServerSecrets) private readonly secrets: ServerSecrets,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(ReservationService) private readonly reservations: ReservationService,
+    @Inject(MeshReplyRepository) private readonly replies: MeshReplyRepository,
   ) {}
 
   /** The running node (undefined before bootstrap and after shutdown). */
@@ -78,6 +104,7 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
   async onApplicationBootstrap(): Promise<void> {
     const regions = meshRegions(this.config.MESH_REGIONS);
     this.hookIngest();
+    this.hookReservations();
     this.meshNode = await createMeshNode({
       identitySeed: meshIdentitySeed(this.secrets.signing.secretKey),
       listen: this.config.MESH_LISTEN.split(','),
@@ -85,7 +112,9 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
       regions,
       syncOnConnect: true,
       capabilities: MeshCapability.RELAY | MeshCapability.BRIDGE,
-      trust: this.fapp.trust,
+      // Asked at every announce: a revocation list stored later (here or by another instance,
+      // picked up by FappService's reload) applies to the gossipsub validator at once.
+      trust: () => this.fapp.trust,
       verifiedOnly: this.config.FAPP_REQUIRE_VERIFIED,
       now: () => this.clock.now(),
       onEvent: (e) => this.onEvent(e),
@@ -95,11 +124,14 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
     this.log.log(line('mesh_started', { peerId: this.meshNode.peerId.toString(), meshAddress: this.meshNode.addressHex, ports: this.meshNode.multiaddrs().map((m) => m.split('/tcp/')[1]?.split('/')[0] ?? '-').join(','), regions: regions.length }));
     // The node's store starts with what the server holds, so peers that sync from it get it.
     this.track(this.seedFromServer(regions));
+    this.gcTimer = setInterval(() => this.track(this.replies.collectGarbage(new Date(this.clock.now()))), REPLY_GC_MS);
+    this.gcTimer.unref();
   }
 
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
-    this.restore?.();
+    clearInterval(this.gcTimer);
+    for (const off of this.unhook.splice(0)) off();
     const node = this.meshNode;
     this.meshNode = undefined;
     if (!node) return;
@@ -121,9 +153,19 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
 
   /** Publishes what the HTTP ingest stores; what came from the mesh is never published back. */
   private hookIngest(): void {
-    this.restore = this.fapp.onStored((bytes, origin) => {
-      if (origin === 'http') this.toMesh(bytes);
-    });
+    this.unhook.push(
+      this.fapp.onStored((bytes, origin) => {
+        if (origin === 'http') this.toMesh(bytes);
+      }),
+    );
+  }
+
+  /** Held reservations go on to a therapist on the mesh; answers go back to patients who reserved over the mesh. */
+  private hookReservations(): void {
+    this.unhook.push(
+      this.reservations.onReserved((e) => this.reservationToTherapist(e)),
+      this.reservations.onAnswered((e) => this.track(this.answerToPatient(e))),
+    );
   }
 
   private toMesh(bytes: Uint8Array): void {
@@ -147,23 +189,75 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
   }
 
   /**
-   * An envelope addressed to the server's node carries a SlotReserve (sealed to the therapist):
-   * it is held exactly as `POST /api/v1/fapp/reservations` would hold it (same checks, stamps,
-   * rate limits). The patient reads the answer from the mailbox like any other.
+   * An envelope addressed to the server's node carries a FappMeshMessage: a SlotReserve is
+   * held exactly as `POST /api/v1/fapp/reservations` would hold it (same checks, stamps, rate
+   * limits) and its answer goes back to the key that signed the envelope; a SlotConfirm from a
+   * therapist's node is applied exactly like `POST /api/v1/fapp/therapist/answers`.
    */
   private onEnvelope(e: OpenedEnvelope): void {
     if (this.closing) return;
+    let m: FappMeshMessage;
+    try {
+      m = decodeFappMeshMessage(e.payload);
+    } catch (err) {
+      this.counters.reservationsRejected++;
+      this.log.warn(line('mesh_envelope_rejected', { code: err instanceof MeshError ? err.code : 'INTERNAL' }));
+      return;
+    }
+    if (m.kind === 'reserve') this.track(this.reserveFromMesh(m.bytes, e.senderKey));
+    else this.track(this.answerFromMesh(m.bytes));
+  }
+
+  private async reserveFromMesh(bytes: Uint8Array, replyKey: Uint8Array): Promise<void> {
+    let remembered: { mailboxId: string } | undefined;
+    try {
+      // The reply key is stored before the hold, so an answer can never overtake it; it is
+      // removed again if the reservation is refused. The first key stored for a mailbox stays.
+      const mailboxId = mailboxIdOf(bytes);
+      const holdMs = this.config.FAPP_HOLD_TTL_MS;
+      if (mailboxId && (await this.replies.remember(mailboxId, replyKey, new Date(this.clock.now() + holdMs)))) remembered = { mailboxId };
+      await this.reservations.reserve(bytes);
+      this.counters.reservations++;
+    } catch (err) {
+      if (remembered) await this.replies.forget(remembered.mailboxId, replyKey);
+      this.counters.reservationsRejected++;
+      this.log.warn(line('mesh_reservation_rejected', { code: errorCode(err) }));
+    }
+  }
+
+  private async answerFromMesh(bytes: Uint8Array): Promise<void> {
+    try {
+      await this.reservations.answer(bytes);
+      this.counters.answers++;
+    } catch (err) {
+      this.counters.answersRejected++;
+      this.log.warn(line('mesh_answer_rejected', { code: errorCode(err) }));
+    }
+  }
+
+  /** A held reservation for a therapist whose announce names a mesh node goes there, until the hold expires. */
+  private reservationToTherapist(e: ReservedEvent): void {
+    const node = this.meshNode;
+    if (!node || this.closing || !e.meshAddress || toHex(e.meshAddress) === node.addressHex) return;
+    const envelope = createFappMeshEnvelope({ sender: node.identity, recipient: e.meshAddress, message: { kind: 'reserve', bytes: e.bytes }, nowMs: this.clock.now(), ttlMs: e.heldUntilMs - this.clock.now() });
     this.track(
-      this.reservations.reserve(e.payload).then(
-        () => {
-          this.counters.reservations++;
-        },
-        (err: unknown) => {
-          this.counters.reservationsRejected++;
-          this.log.warn(line('mesh_reservation_rejected', { code: err instanceof FappError ? err.code : err instanceof Error ? err.name : 'INTERNAL' }));
-        },
-      ),
+      node.send(envelope).then((o) => {
+        if (o.kind === 'dropped') this.log.warn(line('mesh_forward_dropped', { reason: o.reason }));
+        else this.counters.reservationsForwarded++;
+      }),
     );
+  }
+
+  /** The answer to a reservation that came over the mesh goes to the key that signed it (once). */
+  private async answerToPatient(e: AnsweredEvent): Promise<void> {
+    const node = this.meshNode;
+    if (!node || this.closing) return;
+    const replyKey = await this.replies.take(e.mailboxId, new Date(this.clock.now()));
+    if (!replyKey) return;
+    const envelope = createFappMeshEnvelope({ sender: node.identity, recipient: replyAddressOf(replyKey), message: { kind: 'confirm', bytes: e.bytes }, nowMs: this.clock.now(), ttlMs: ANSWER_TTL_MS });
+    const o = await node.send(envelope);
+    if (o.kind === 'dropped') this.log.warn(line('mesh_answer_dropped', { reason: o.reason }));
+    else this.counters.answersSent++;
   }
 
   /** Ingests the node's current announce of a therapist into the server, with the server's own checks. */
@@ -203,6 +297,23 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
     const t = p.catch((e: unknown) => this.log.warn(line('mesh_bridge_error', { reason: e instanceof Error ? e.message : 'error' }))).finally(() => this.pending.delete(t));
     this.pending.add(t);
   }
+}
+
+/** The mailbox id (hex) a SlotReserve names, if it decodes and has the right length. */
+function mailboxIdOf(bytes: Uint8Array): string | undefined {
+  try {
+    const m = decodeMessage(SlotReserveSchema, bytes);
+    return m.mailboxId.length === MAILBOX_ID_BYTES ? toHex(m.mailboxId) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A refusal's stable code for the log (never its message). */
+function errorCode(err: unknown): string {
+  if (err instanceof FappError || err instanceof MeshError) return err.code;
+  if (err instanceof ServerError) return err.code;
+  return err instanceof Error ? err.name : 'INTERNAL';
 }
 
 /** `event key=value …`: Nest's logger takes strings. Never an IP address (like qpc-node, only the listen ports). */

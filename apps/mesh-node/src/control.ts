@@ -30,7 +30,7 @@ export function peersOf(node: MeshNode): { peerId: string; meshAddress: string |
       peerId: c.remotePeer.toString(),
       meshAddress: addr,
       direction: c.direction,
-      transport: protos.includes('ws') || protos.includes('wss') ? 'websockets' : protos.includes('tcp') ? 'tcp' : 'other',
+      transport: protos.includes('ws') || protos.includes('wss') ? 'websockets' : protos.includes('tcp') ? 'tcp' : protos.includes('quic-v1') ? 'quic' : 'other',
       routeHops: addr ? (node.routeTo(addr)?.hops ?? null) : null,
     };
   });

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 
 export interface NodeOptions {
-  /** TCP listen address for libp2p, e.g. /ip4/127.0.0.1/tcp/4001 */
+  /** libp2p listen addresses: TCP (/ip4/127.0.0.1/tcp/4001), WebSockets (…/tcp/N/ws), QUIC (…/udp/N/quic-v1) */
   listen: string[];
   /** Multiaddrs of peers to dial at start. */
   bootstrap: string[];

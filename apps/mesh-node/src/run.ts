@@ -78,7 +78,7 @@ export async function runNode(o: NodeOptions, deps: RunDeps = {}): Promise<Runni
     peerId: node.peerId.toString(),
     meshAddress: Buffer.from(node.address).toString('hex'),
     identityCreated: created,
-    ports: node.multiaddrs().map((m) => Number(m.split('/tcp/')[1]?.split('/')[0])),
+    ports: node.multiaddrs().map((m) => Number(/\/(?:tcp|udp)\/(\d+)/.exec(m)?.[1])),
     regions: o.regions,
     bridge: o.server !== undefined,
     controlPort: control?.port ?? null,

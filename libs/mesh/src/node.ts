@@ -87,7 +87,7 @@ export interface MeshNodeOptions {
   mdns?: boolean;
   /**
    * QUIC transport (`@chainsafe/libp2p-quic`, a native module loaded only when asked for).
-   * Default off; on when asked here or when a listen address is `/udp/…/quic-v1`.
+   * Default off; on when asked here or when a listen or bootstrap address is `/udp/…/quic-v1`.
    */
   quic?: boolean;
   /** Capability flags in this node's NodeAnnounce (default relay). */
@@ -1030,7 +1030,7 @@ export async function createMeshNode(opts: MeshNodeOptions): Promise<MeshNode> {
   };
   const listen = opts.listen ?? ['/ip4/127.0.0.1/tcp/0'];
   const transports = [tcp(), webSockets()];
-  if (opts.quic || listen.some(isQuicAddress)) {
+  if (opts.quic || [...listen, ...(opts.bootstrap ?? [])].some(isQuicAddress)) {
     const { quic } = await import('@chainsafe/libp2p-quic');
     transports.push(quic() as unknown as (typeof transports)[number]);
   }

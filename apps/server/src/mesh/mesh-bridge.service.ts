@@ -121,7 +121,7 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
       onEnvelope: (e) => this.onEnvelope(e),
     });
     for (const id of this.early.splice(0)) this.fromMesh(id);
-    this.log.log(line('mesh_started', { peerId: this.meshNode.peerId.toString(), meshAddress: this.meshNode.addressHex, ports: this.meshNode.multiaddrs().map((m) => m.split('/tcp/')[1]?.split('/')[0] ?? '-').join(','), regions: regions.length }));
+    this.log.log(line('mesh_started', { peerId: this.meshNode.peerId.toString(), meshAddress: this.meshNode.addressHex, ports: this.meshNode.multiaddrs().map((m) => /\/(?:tcp|udp)\/(\d+)/.exec(m)?.[1] ?? '-').join(','), regions: regions.length }));
     // The node's store starts with what the server holds, so peers that sync from it get it.
     this.track(this.seedFromServer(regions));
     this.gcTimer = setInterval(() => this.track(this.replies.collectGarbage(new Date(this.clock.now()))), REPLY_GC_MS);

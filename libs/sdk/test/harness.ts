@@ -136,15 +136,58 @@ export async function startPageServer(dir: string, api?: string): Promise<PageSe
 export type ApiServer = { url: string; stop(): Promise<void> };
 
 /**
+ * With TEST_DATABASE_URL set (the suite's PostgreSQL run), a new empty database on that server
+ * for the API server to migrate, dropped again when it stops; otherwise none (the server then
+ * runs its embedded database).
+ */
+async function freshPostgresDatabase(): Promise<{ url: string; drop(): Promise<void> } | undefined> {
+  const given = process.env.TEST_DATABASE_URL?.trim();
+  if (!given) return undefined;
+  const { default: pg } = await import('pg');
+  const name = `qpc_sdk_browser_${process.pid}_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: given });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(given);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: given });
+      await c.connect();
+      try {
+        await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await c.end();
+      }
+    },
+  };
+}
+
+/**
  * The real API server (apps/server) from source, as its own process on 127.0.0.1 with an
  * embedded database in a fresh data directory. A separate process, not an import: the SDK
  * library does not depend on the application, it talks to it over HTTP like any client.
  */
 export async function startApiServer(timeoutMs = 150_000): Promise<ApiServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'qpc-sdk-api-'));
+  const database = await freshPostgresDatabase();
   const child: ChildProcess = spawn(process.execPath, ['--conditions=source', '--import', '@swc-node/register/esm-register', join(ROOT, 'apps/server/src/main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, SWC_NODE_PROJECT: join(ROOT, 'apps/server/tsconfig.json'), NODE_ENV: 'test', HOST: '127.0.0.1', PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      SWC_NODE_PROJECT: join(ROOT, 'apps/server/tsconfig.json'),
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+      ...(database ? { DATABASE_URL: database.url } : {}),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -157,6 +200,7 @@ export async function startApiServer(timeoutMs = 150_000): Promise<ApiServer> {
       clearTimeout(timer);
     }
     rmSync(dataDir, { recursive: true, force: true });
+    await database?.drop();
   };
   try {
     const url = await new Promise<string>((resolveUrl, reject) => {

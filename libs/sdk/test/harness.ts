@@ -2,59 +2,18 @@
 // a 127.0.0.1 server that serves it (and passes /api to a real API server, so the page talks
 // to one origin only), the API server itself run from source, and headless Chromium.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type BrowserContext } from 'playwright-core';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../../..');
 
-export type ChromiumAvailability =
-  | { kind: 'available'; path: string }
-  /** Outside CI: the browser tests are skipped, loudly. */
-  | { kind: 'skip'; reason: string }
-  /** Under CI=true a missing browser is a failure, never a skip. */
-  | { kind: 'required'; reason: string };
-
-/** `CHROMIUM_PATH` if set (and only it), else the Debian location. */
-export function chromiumAvailability(env: Record<string, string | undefined> = process.env): ChromiumAvailability {
-  const candidates = env.CHROMIUM_PATH?.trim() ? [env.CHROMIUM_PATH.trim()] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      return { kind: 'available', path: c };
-    } catch {
-      // next
-    }
-  }
-  const reason = `no executable Chromium at ${candidates.join(' or ')}; install it (apt-get install -y chromium) or set CHROMIUM_PATH`;
-  if (env.CI === 'true') return { kind: 'required', reason: `Browser tests must run under CI=true: ${reason}` };
-  console.warn(`\n${'!'.repeat(78)}\n!! SKIPPING THE SDK BROWSER TESTS: ${reason}\n${'!'.repeat(78)}\n`);
-  return { kind: 'skip', reason };
-}
-
-export type LaunchedBrowser = { context: BrowserContext; close(): Promise<void> };
-
-/** Headless Chromium with a fresh, throw-away profile (IndexedDB survives reloads, not the test run). */
-export async function launchBrowser(executablePath: string): Promise<LaunchedBrowser> {
-  const profile = mkdtempSync(join(tmpdir(), 'qpc-sdk-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  return {
-    context,
-    async close() {
-      await context.close().catch(() => undefined);
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
-}
+// Chromium lookup and launch are shared with the web app's browser tests.
+export { browserAvailability as chromiumAvailability, launchBrowser, type LaunchedBrowser } from '../../../scripts/browser.js';
 
 /** Bundles `entry` (TypeScript, workspace packages from source) into one ES module for the browser. */
 export async function bundleForBrowser(entry: string): Promise<{ dir: string; cleanup(): void }> {

@@ -14,6 +14,7 @@ import { buildDemoDataset, type DemoDataset } from '@qpc/seed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, TestClock, type TestApp } from '../../test/app.js';
 import { MeshBridgeService } from './mesh-bridge.service.js';
+import { MeshReplyRepository } from './mesh-reply.repository.js';
 
 // The server with MESH_ENABLED (its own libp2p node on 127.0.0.1) and a separate clinic node
 // that bootstraps to it: announces cross between the HTTP API and gossipsub in both directions.
@@ -301,6 +302,30 @@ describe('reservations over the mesh: a web patient, a therapist on the mesh', (
     await expect.poll(() => bridge.counters.answersRejected).toBe(before.answersRejected + 1);
     expect(server.rawLogs()).not.toContain('web-patient');
     expect(server.rawLogs()).not.toContain('Mittwoch');
+  });
+});
+
+describe('mesh reply keys (fapp_mesh_reply)', () => {
+  it('keep the first key per mailbox, are taken once, and are gone once the hold has ended', async () => {
+    const repo = server.app.get(MeshReplyRepository);
+    const now = new Date(clock.now());
+    const later = new Date(clock.now() + 60_000);
+    const [a, b] = [randomBytes(32), randomBytes(32)];
+    const mailbox = toHex(randomBytes(32));
+    expect(await repo.remember(mailbox, a, later)).toBe(true);
+    expect(await repo.remember(mailbox, b, later)).toBe(false);
+    await repo.forget(mailbox, b); // not its key: nothing happens
+    expect(toHex((await repo.take(mailbox, now))!)).toBe(toHex(a));
+    expect(await repo.take(mailbox, now)).toBeUndefined();
+
+    // At the hold's end (expires_at) the key is no longer handed out, and garbage collection removes it.
+    const ended = toHex(randomBytes(32));
+    expect(await repo.remember(ended, a, later)).toBe(true);
+    expect(await repo.take(ended, later)).toBeUndefined();
+    expect(await repo.remember(ended, a, later)).toBe(true);
+    expect(await repo.collectGarbage(now)).toBe(0);
+    expect(await repo.collectGarbage(later)).toBeGreaterThanOrEqual(1);
+    expect(await repo.remember(ended, b, later)).toBe(true);
   });
 });
 

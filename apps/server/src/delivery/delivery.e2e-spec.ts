@@ -136,6 +136,46 @@ describe('groups and delivery', () => {
     expect((await fetchQueue(bob)).messages).toEqual([]);
   });
 
+  it('sends that share one batch statement each get their own outcome: fresh, the same id twice, a non-member', async () => {
+    const before = (await fetchQueue(bob)).nextSeq;
+    const msgs: Uint8Array[] = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await encryptMessage(aliceGroup, utf8(`batch ${i}`));
+      aliceGroup = r.group;
+      msgs.push(r.message);
+    }
+    const twice = randomUUID();
+    const post = (u: TestUser, m: Uint8Array, id = randomUUID()) => call(t.app, 'POST', `/api/v1/groups/${gid}/messages`, { clientMessageId: id, message: toBase64Url(m) }, u.token);
+    // Sent together: they queue up behind the statement in flight and go as one batch.
+    const [a, b, c, d, e, f, g] = await Promise.all([post(alice, msgs[0]!), post(alice, msgs[1]!, twice), post(alice, msgs[2]!, twice), post(carol, msgs[3]!), post(alice, msgs[4]!), post(alice, msgs[5]!), post(carol, msgs[5]!)]);
+    for (const r of [a, b, c, e, f]) expect(r.statusCode).toBe(201);
+    for (const r of [d, g]) expect(r.json().code).toBe('groups.not_found');
+    expect([b, c].map((r) => r.json().duplicate).sort()).toEqual([false, true]);
+    expect(c.json().deliveries).toEqual(b.json().deliveries);
+    const seqs = [a, b, e, f].map((r) => r.json().deliveries[0].seq as number).sort((x, y) => x - y);
+    expect(seqs).toEqual([before, before + 1, before + 2, before + 3]);
+    const q = (await fetchQueue(bob, before - 1)).messages as { seq: number }[];
+    expect(q.map((m) => m.seq)).toEqual(seqs);
+  });
+
+  it('acks that share one statement: each device deletes only up to its own highest ack', async () => {
+    const tokB = (await call(t.app, 'POST', '/api/v1/delivery/tokens', undefined, bob.token)).json().deliveryToken as string;
+    const tokD = (await call(t.app, 'POST', '/api/v1/delivery/tokens', undefined, dave.token)).json().deliveryToken as string;
+    const sealed = async (tok: string, text: string) => (await call(t.app, 'POST', '/api/v1/delivery/sealed', { deliveryToken: tok, clientMessageId: randomUUID(), payload: toBase64Url(utf8(text)) })).json().deliveries[0].seq as number;
+    const b1 = await sealed(tokB, 'b1');
+    const b2 = await sealed(tokB, 'b2');
+    const b3 = await sealed(tokB, 'b3');
+    const d1 = await sealed(tokD, 'd1');
+    const d2 = await sealed(tokD, 'd2');
+    const ack = (u: TestUser, upTo: number) => call(t.app, 'POST', '/api/v1/delivery/ack', { upTo }, u.token);
+    const res = await Promise.all([ack(bob, b1), ack(dave, d1), ack(bob, b2), ack(bob, b1)]);
+    for (const r of res) expect(r.statusCode).toBe(200);
+    expect((await fetchQueue(bob)).messages.map((m: { seq: number }) => m.seq)).toEqual([b3]);
+    expect((await fetchQueue(dave)).messages.map((m: { seq: number }) => m.seq)).toEqual([d2]);
+    expect((await ack(bob, b3)).json()).toEqual({ depth: 0 });
+    expect((await ack(dave, d2)).json()).toEqual({ depth: 0 });
+  });
+
   it('long-poll returns as soon as a message arrives', async () => {
     const next = (await fetchQueue(bob)).nextSeq;
     const started = Date.now();

@@ -32,6 +32,35 @@ export type GroupSendOutcome = { fresh: StoredGroupSend } | { duplicate: unknown
 
 /** Acks waiting for the statement in flight; the next statement takes at most this many devices. */
 export const MAX_ACK_BATCH = 500;
+/** Group sends waiting for the statement in flight; the next statement takes at most this many. */
+export const MAX_SEND_BATCH = 64;
+/** A batch that lost a deadlock (a membership change racing it) is tried again this often. */
+const DEADLOCK_RETRIES = 3;
+
+interface PendingSend {
+  scope: string;
+  clientMessageId: string;
+  now: Date;
+  groupId: Buffer;
+  senderDeviceId: string;
+  payload: Buffer;
+  hash: string;
+  resolve: (r: GroupSendOutcome) => void;
+  reject: (e: unknown) => void;
+}
+
+type RawOutcome = (StoredGroupSend & { dup?: undefined; nf?: undefined }) | { dup: unknown } | { nf: true };
+
+function outcome(r: RawOutcome): GroupSendOutcome {
+  if ('nf' in r && r.nf) return { notFound: true };
+  if ('dup' in r && r.dup !== undefined) return { duplicate: r.dup };
+  return { fresh: r as StoredGroupSend };
+}
+
+function isDeadlock(e: unknown): boolean {
+  const err = e as { code?: string; driverError?: { code?: string } };
+  return (err?.driverError?.code ?? err?.code) === '40P01';
+}
 
 interface PendingAck {
   deviceId: string;
@@ -44,15 +73,21 @@ interface PendingAck {
 export class DeliveryRepository {
   private acks: PendingAck[] = [];
   private acking = false;
+  private sendQueue: PendingSend[] = [];
+  private sending = false;
 
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
 
   /**
-   * A whole group application message in one statement (`qpc_group_send`, see its migration):
-   * idempotency key, membership, the target queues' sequence numbers (locked in device-id order),
-   * the rows and the stored result.
+   * A whole group application message (`qpc_group_send`, see its migration): idempotency key,
+   * membership, the target queues' sequence numbers (locked in device-id order), the rows and the
+   * stored result. Group commit: a send that arrives while another send statement is in flight
+   * waits for it and then goes with every other waiting send in one statement
+   * (`qpc_group_send_batch`), so sends cost one statement and one commit per round trip, not one
+   * each. Each send's outcome is its own (a duplicate or a non-member does not touch the others);
+   * it resolves only after the statement has committed.
    */
-  async groupSend(
+  groupSend(
     key: { scope: string; clientMessageId: string },
     now: Date,
     groupId: Uint8Array,
@@ -61,14 +96,67 @@ export class DeliveryRepository {
     hash: string,
     maxDepth: number,
   ): Promise<GroupSendOutcome> {
-    const rows: { r: (StoredGroupSend & { dup?: undefined; nf?: undefined }) | { dup: unknown } | { nf: true } }[] = await this.ds.query(
-      `SELECT qpc_group_send($1, $2, $3, $4, $5, $6, $7, $8, $9) AS r`,
-      [key.scope, key.clientMessageId, now, now.getTime(), Buffer.from(groupId), senderDeviceId, Buffer.from(payload), hash, maxDepth],
-    );
-    const r = rows[0]!.r;
-    if ('nf' in r && r.nf) return { notFound: true };
-    if ('dup' in r && r.dup !== undefined) return { duplicate: r.dup };
-    return { fresh: r as StoredGroupSend };
+    return new Promise<GroupSendOutcome>((resolve, reject) => {
+      this.sendQueue.push({ ...key, now, groupId: Buffer.from(groupId), senderDeviceId, payload: Buffer.from(payload), hash, resolve, reject });
+      if (!this.sending) void this.flushSends(maxDepth);
+    });
+  }
+
+  private async flushSends(maxDepth: number): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.sendQueue.length > 0) {
+        const batch = this.sendQueue.splice(0, MAX_SEND_BATCH);
+        try {
+          const results = await this.sendBatch(batch, maxDepth);
+          batch.forEach((p, i) => p.resolve(outcome(results[i]!)));
+        } catch (e) {
+          for (const p of batch) p.reject(e);
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  private async sendBatch(batch: PendingSend[], maxDepth: number): Promise<RawOutcome[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (batch.length === 1) {
+          const p = batch[0]!;
+          const rows: { r: RawOutcome }[] = await this.ds.query(`SELECT qpc_group_send($1, $2, $3, $4, $5, $6, $7, $8, $9) AS r`, [
+            p.scope,
+            p.clientMessageId,
+            p.now,
+            p.now.getTime(),
+            p.groupId,
+            p.senderDeviceId,
+            p.payload,
+            p.hash,
+            maxDepth,
+          ]);
+          return [rows[0]!.r];
+        }
+        const rows: { r: RawOutcome[] }[] = await this.ds.query(
+          `SELECT qpc_group_send_batch($1::varchar[], $2::uuid[], $3::timestamptz[], $4::bigint[], $5::bytea[], $6::uuid[], $7::bytea[], $8::text[], $9) AS r`,
+          [
+            batch.map((p) => p.scope),
+            batch.map((p) => p.clientMessageId),
+            batch.map((p) => p.now),
+            batch.map((p) => p.now.getTime()),
+            batch.map((p) => p.groupId),
+            batch.map((p) => p.senderDeviceId),
+            batch.map((p) => p.payload),
+            batch.map((p) => p.hash),
+            maxDepth,
+          ],
+        );
+        return rows[0]!.r;
+      } catch (e) {
+        // The whole statement rolled back: nothing of the batch happened, so it can run again.
+        if (!isDeadlock(e) || attempt >= DEADLOCK_RETRIES) throw e;
+      }
+    }
   }
 
   /**

@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queryControl } from './control-client.js';
 import { parseNodeOptions, type ControlAddress } from './options.js';
-import { runNode, type RunningNode } from './run.js';
+import { runNode, type LogLine, type RunningNode } from './run.js';
 
 // Two qpc-nodes (a - b) with their loopback control endpoints; b holds mail for an offline recipient.
 const T0 = Date.UTC(2026, 2, 2, 8, 0);
@@ -100,5 +100,26 @@ describe('qpc-node control endpoint', () => {
       { timeout: 15_000, env: { ...process.env, SWC_NODE_PROJECT: join(import.meta.dirname, '..', 'tsconfig.json') } },
     );
     expect(stdout).toBe(`${a.node.peerId.toString()} outbound tcp 1 hop\n`);
+  });
+});
+
+describe('qpc-node over QUIC', () => {
+  it('listens on QUIC when --listen names a quic-v1 address; the log names the UDP port, peers the QUIC link', async () => {
+    const base = (name: string) => ['--control', '127.0.0.1:0', '--no-dht', '--data-dir', join(dir, name), '--region', '10', '--authority', toHex(data.authority.keys.publicKey)];
+    const logs: LogLine[] = [];
+    const c = await runNode(parseNodeOptions(['--listen', '/ip4/127.0.0.1/udp/0/quic-v1', ...base('quic-c')]), { log: (l) => logs.push(l), now, heartbeatIntervalMs: 100 });
+    let d: RunningNode | undefined;
+    try {
+      const addr = c.node.multiaddrs()[0]!;
+      expect(addr).toMatch(/^\/ip4\/127\.0\.0\.1\/udp\/\d+\/quic-v1\/p2p\//);
+      const started = logs.find((l) => l.event === 'started')!;
+      expect(started.ports).toEqual([Number(/\/udp\/(\d+)/.exec(addr)![1])]);
+      // d listens on TCP only; the QUIC bootstrap address turns the transport on for dialling.
+      d = await runNode(parseNodeOptions(['--listen', '/ip4/127.0.0.1/tcp/0', '--bootstrap', addr, ...base('quic-d')]), { log: () => undefined, now, heartbeatIntervalMs: 100 });
+      const text = await queryControl('peers', { host: '127.0.0.1', port: d.control!.port });
+      expect(text).toMatch(new RegExp(`^${c.node.peerId.toString()} outbound quic `));
+    } finally {
+      await Promise.all([c.shutdown(), d?.shutdown()]);
+    }
   });
 });

@@ -23,6 +23,7 @@ import {
   ingestVerified,
   isValidPlzPrefix,
   matchSlots,
+  MAX_ANNOUNCE_TTL_MS,
   pruneExpired,
   verifyAnnounce,
   type AnnounceRecord,
@@ -702,6 +703,33 @@ export class MeshNode {
     if (from) ev.from = from;
     this.emit(ev);
     return outcome;
+  }
+
+  /**
+   * Re-checks every stored announce against the current trust store (call it when the trust
+   * store changed, e.g. a revocation list arrived). Announces that no longer pass (a revoked
+   * attestation, an authority no longer trusted) leave the store, so this node stops serving
+   * them to queries and region sync; their sequence stays as a tombstone, so an older announce
+   * of the same therapist cannot come back. Returns the therapist ids removed.
+   */
+  recheckTrust(): string[] {
+    const nowMs = this.now();
+    const trust = typeof this.opts.trust === 'function' ? this.opts.trust() : this.opts.trust;
+    const removed: string[] = [];
+    const byTherapist = new Map(this.store.byTherapist);
+    const tombstones = new Map(this.store.tombstones);
+    for (const [id, r] of this.store.byTherapist) {
+      try {
+        verifyAnnounce(r.bytes, { nowMs, trust, requireVerified: this.opts.verifiedOnly ?? false });
+      } catch (e) {
+        if (!(e instanceof FappError)) throw e;
+        byTherapist.delete(id);
+        tombstones.set(id, { sequence: r.sequence, untilMs: r.announce.issuedAtMs + MAX_ANNOUNCE_TTL_MS });
+        removed.push(id);
+      }
+    }
+    if (removed.length > 0) this.store = { byTherapist, tombstones };
+    return removed;
   }
 
   /** Stores an announce (own or from the bridge) and gossips it if it is new. */

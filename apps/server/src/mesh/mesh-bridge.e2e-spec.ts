@@ -330,24 +330,34 @@ describe('mesh reply keys (fapp_mesh_reply)', () => {
 });
 
 describe('revocations reach the in-process node', () => {
-  it('after a revocation list is posted, the node itself rejects the revoked therapist from the mesh', async () => {
-    const th = inRegion().filter((t) => t.attestation)[6]!;
-    const id = toHex(th.signing.publicKey);
-    const status = verifyAnnounce(th.announce, { nowMs: clock.now(), trust: data.authority.trust }).status;
-    if (status.kind !== 'verified') throw new Error('expected an attested therapist');
-    const list = issueRevocationList(data.authority.keys, { sequence: 1, revokedAttestationIds: [status.attestation.attestationId] }, clock.now());
-    expect((await post('/api/v1/fapp/revocations', { list: toBase64Url(list) })).statusCode).toBe(200);
-
+  it('after a revocation list is posted, the node drops what it held of the revoked therapists and rejects them from the mesh', async () => {
+    const [held, late] = [inRegion().filter((t) => t.attestation)[6]!, inRegion().filter((t) => t.attestation)[7]!];
+    const attestationId = (t: typeof held) => {
+      const status = verifyAnnounce(t.announce, { nowMs: clock.now(), trust: data.authority.trust }).status;
+      if (status.kind !== 'verified') throw new Error('expected an attested therapist');
+      return status.attestation.attestationId;
+    };
     const node = bridge.node!;
+    const [heldId, lateId] = [toHex(held.signing.publicKey), toHex(late.signing.publicKey)];
+    // Before the revocation the node accepts and holds one of them.
+    expect((await clinic.publishAnnounce(held.announce)).kind).toBe('accepted');
+    await expect.poll(() => node.store.byTherapist.has(heldId)).toBe(true);
+
+    const list = issueRevocationList(data.authority.keys, { sequence: 1, revokedAttestationIds: [attestationId(held), attestationId(late)] }, clock.now());
+    expect((await post('/api/v1/fapp/revocations', { list: toBase64Url(list) })).statusCode).toBe(200);
+    // What the node held leaves its store (no longer served to queries and region sync).
+    expect(node.store.byTherapist.has(heldId)).toBe(false);
+    expect(server.rawLogs()).toContain('mesh_trust_changed removed=1');
+
     const rejected = node.counters.rejected;
     const serverRejected = bridge.counters.rejected;
-    // The clinic does not know of the revocation: it accepts and gossips the announce.
-    expect((await clinic.publishAnnounce(th.announce)).kind).toBe('accepted');
+    // The clinic does not know of the revocation: it accepts and gossips the other announce.
+    expect((await clinic.publishAnnounce(late.announce)).kind).toBe('accepted');
     await expect.poll(() => node.counters.rejected).toBeGreaterThan(rejected);
-    expect(node.store.byTherapist.has(id)).toBe(false);
+    expect(node.store.byTherapist.has(lateId)).toBe(false);
     // Refused by the node's validator, so the server's own ingest never saw it.
     expect(bridge.counters.rejected).toBe(serverRejected);
-    expect(await searchIds()).not.toContain(id);
+    expect(await searchIds()).not.toContain(lateId);
   });
 });
 

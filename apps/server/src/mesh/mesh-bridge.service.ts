@@ -157,6 +157,11 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
       this.fapp.onStored((bytes, origin) => {
         if (origin === 'http') this.toMesh(bytes);
       }),
+      // The validator asks for the trust store at every announce; what the node already holds is re-checked here.
+      this.fapp.onTrustChanged(() => {
+        const removed = this.meshNode?.recheckTrust() ?? [];
+        if (removed.length > 0) this.log.log(line('mesh_trust_changed', { removed: removed.length }));
+      }),
     );
   }
 

@@ -32,8 +32,10 @@ export type GroupSendOutcome = { fresh: StoredGroupSend } | { duplicate: unknown
 
 /** Acks waiting for the statement in flight; the next statement takes at most this many devices. */
 export const MAX_ACK_BATCH = 500;
-/** Group sends waiting for the statement in flight; the next statement takes at most this many. */
+/** Group sends waiting for a statement in flight; the next statement takes at most this many. */
 export const MAX_SEND_BATCH = 64;
+/** Send statements in flight at once (the pool has more connections; the rest wait and batch). */
+export const SEND_STATEMENTS = 2;
 /** A batch that lost a deadlock (a membership change racing it) is tried again this often. */
 const DEADLOCK_RETRIES = 3;
 
@@ -74,15 +76,15 @@ export class DeliveryRepository {
   private acks: PendingAck[] = [];
   private acking = false;
   private sendQueue: PendingSend[] = [];
-  private sending = false;
+  private sending = 0;
 
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
 
   /**
    * A whole group application message (`qpc_group_send`, see its migration): idempotency key,
    * membership, the target queues' sequence numbers (locked in device-id order), the rows and the
-   * stored result. Group commit: a send that arrives while another send statement is in flight
-   * waits for it and then goes with every other waiting send in one statement
+   * stored result. Group commit: a send that arrives while SEND_STATEMENTS send statements are in
+   * flight waits for one of them and then goes with every other waiting send in one statement
    * (`qpc_group_send_batch`), so sends cost one statement and one commit per round trip, not one
    * each. Each send's outcome is its own (a duplicate or a non-member does not touch the others);
    * it resolves only after the statement has committed.
@@ -98,12 +100,12 @@ export class DeliveryRepository {
   ): Promise<GroupSendOutcome> {
     return new Promise<GroupSendOutcome>((resolve, reject) => {
       this.sendQueue.push({ ...key, now, groupId: Buffer.from(groupId), senderDeviceId, payload: Buffer.from(payload), hash, resolve, reject });
-      if (!this.sending) void this.flushSends(maxDepth);
+      if (this.sending < SEND_STATEMENTS) void this.flushSends(maxDepth);
     });
   }
 
   private async flushSends(maxDepth: number): Promise<void> {
-    this.sending = true;
+    this.sending++;
     try {
       while (this.sendQueue.length > 0) {
         const batch = this.sendQueue.splice(0, MAX_SEND_BATCH);
@@ -115,7 +117,7 @@ export class DeliveryRepository {
         }
       }
     } finally {
-      this.sending = false;
+      this.sending--;
     }
   }
 

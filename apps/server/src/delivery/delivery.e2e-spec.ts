@@ -23,6 +23,7 @@ import { WebSocket } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import { call, login, registerUser, type TestUser } from '../messenger/test-kit.js';
+import { MAX_ACK_BATCH, MAX_SEND_BATCH } from './delivery.repository.js';
 import { receiptInput } from './receipts.js';
 
 let t: TestApp;
@@ -174,6 +175,24 @@ describe('groups and delivery', () => {
     expect((await fetchQueue(dave)).messages.map((m: { seq: number }) => m.seq)).toEqual([d2]);
     expect((await ack(bob, b3)).json()).toEqual({ depth: 0 });
     expect((await ack(dave, d2)).json()).toEqual({ depth: 0 });
+  });
+
+  it(`more concurrent sends than one batch statement holds (${MAX_SEND_BATCH}), and more acks than one ack statement takes (${MAX_ACK_BATCH}), all go through`, async () => {
+    const before = (await fetchQueue(bob)).nextSeq;
+    const n = MAX_SEND_BATCH * 2 + 3;
+    const msgs: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) {
+      const r = await encryptMessage(aliceGroup, utf8(`many ${i}`));
+      aliceGroup = r.group;
+      msgs.push(r.message);
+    }
+    const sent = await Promise.all(msgs.map((m) => call(t.app, 'POST', `/api/v1/groups/${gid}/messages`, { clientMessageId: randomUUID(), message: toBase64Url(m) }, alice.token)));
+    expect(sent.map((r) => r.statusCode)).toEqual(msgs.map(() => 201));
+    const seqs = sent.map((r) => r.json().deliveries[0].seq as number).sort((x, y) => x - y);
+    expect(seqs).toEqual(Array.from({ length: n }, (_, i) => before + i));
+    const acks = await Promise.all(Array.from({ length: MAX_ACK_BATCH + 50 }, (_, i) => call(t.app, 'POST', '/api/v1/delivery/ack', { upTo: before + (i % n) }, bob.token)));
+    expect(acks.every((r) => r.statusCode === 200)).toBe(true);
+    expect((await fetchQueue(bob)).messages).toEqual([]);
   });
 
   it('long-poll returns as soon as a message arrives', async () => {

@@ -14,6 +14,7 @@ import { createApp } from '../app.js';
 import { createLogger } from '../common/logger.js';
 import { loadConfig } from '../config/config.js';
 import { MessengerEvents, NATS_SUBJECT_PREFIX } from './messenger-events.js';
+import { SessionStore } from './session.guard.js';
 import { call, login, registerUser, type TestUser } from './test-kit.js';
 
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -140,6 +141,33 @@ describe('NATS fan-out between instances', () => {
     expect(await me(b, revoked.token)).toBe(401);
     expect(await me(b, out.token)).toBe(401);
     expect(await me(b, alice.token)).toBe(200);
+  });
+
+  it('B empties its session cache when its NATS connection drops, uses none while it is down, and caches again once it is back', async () => {
+    const events = b.get(MessengerEvents);
+    const store = b.get(SessionStore);
+    const me = async () => (await call(b, 'GET', '/api/v1/accounts/me', undefined, alice.token)).statusCode;
+    expect(await me()).toBe(200);
+    expect(store.size).toBeGreaterThan(0);
+    const usableAtDrop: boolean[] = [];
+    const dropped = new Promise<void>((resolve) => {
+      const off = events.onSessionsEnded((ids) => {
+        if (ids !== null) return;
+        usableAtDrop.push(events.sessionCacheUsable);
+        if (usableAtDrop.length === 2) {
+          off();
+          resolve();
+        }
+      });
+    });
+    // A forced reconnect: the client reports the disconnect, then the reconnect.
+    await (events as unknown as { nc: NatsConnection }).nc.reconnect();
+    await dropped;
+    expect(usableAtDrop[0]).toBe(false);
+    expect(store.size).toBe(0);
+    await expect.poll(() => events.sessionCacheUsable).toBe(true);
+    expect(await me()).toBe(200);
+    expect(store.size).toBeGreaterThan(0);
   });
 
   it('subjects carry opaque device ids only, never a user name', () => {

@@ -196,6 +196,32 @@ function planShape(n: PlanNode): string {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Posts `announces` to POST /fapp/announces/batch, BATCH per request, BATCH_CONCURRENCY requests
+ * in flight; every item must come back stored. Returns announces per second.
+ */
+async function ingestInBatches(app: Awaited<ReturnType<typeof createApp>>['app'], announces: Uint8Array[], label: string): Promise<number> {
+  const batches: string[][] = [];
+  for (let i = 0; i < announces.length; i += BATCH) batches.push(announces.slice(i, i + BATCH).map(b64));
+  let next = 0;
+  let failed = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: BATCH_CONCURRENCY }, async () => {
+      while (next < batches.length) {
+        const items = batches[next++]!;
+        const res = await app.inject({ method: 'POST', url: '/api/v1/fapp/announces/batch', payload: { announces: items } });
+        if (res.statusCode !== 200 || (res.json() as { stored: number }).stored !== items.length) {
+          if (failed++ < 3) console.error(`${label}: ${res.statusCode} ${res.body.slice(0, 500)}`);
+        }
+      }
+    }),
+  );
+  const rate = (announces.length / (performance.now() - t0)) * 1000;
+  if (failed > 0) throw new Error(`${label}: ${failed} batches were not stored in full`);
+  return rate;
+}
+
 async function main(): Promise<void> {
   const nowMs = Date.now();
   const runStart = performance.now();
@@ -278,46 +304,12 @@ async function main(): Promise<void> {
     const rawVerify2 = await time(() => nodeVerify(null, msg, pub, sig), { budgetMs: 1000, minIters: 1000 });
 
     // -- (b') batch ingest: the last INGEST in batches of BATCH, BATCH_CONCURRENCY requests in flight --
-    const batches: string[][] = [];
-    for (let i = 0; i < batchSample.length; i += BATCH) batches.push(batchSample.slice(i, i + BATCH).map(b64));
-    let nextBatch = 0;
-    t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: BATCH_CONCURRENCY }, async () => {
-        while (nextBatch < batches.length) {
-          const announces = batches[nextBatch++]!;
-          const res = await app.inject({ method: 'POST', url: '/api/v1/fapp/announces/batch', payload: { announces } });
-          const body = res.json() as { stored: number; rejected: number };
-          if (res.statusCode !== 200 || body.stored !== announces.length) {
-            if (failed++ < 3) console.error(`batch ingest: ${res.statusCode} ${res.body.slice(0, 500)}`);
-          }
-        }
-      }),
-    );
-    const batchRate = (batchSample.length / (performance.now() - t0)) * 1000;
-    if (failed > 0) throw new Error(`${failed} batches were not stored in full`);
+    const batchRate = await ingestInBatches(app, batchSample, 'batch ingest');
     const rawVerify3 = await time(() => nodeVerify(null, msg, pub, sig), { budgetMs: 1000, minIters: 1000 });
     const rawNearBatch = (rawVerify2.opsPerSec + rawVerify3.opsPerSec) / 2;
 
     // -- (b'') steady state: the batch sample's therapists re-announce (sequence + 1), same batching --
-    const reBatches: string[][] = [];
-    for (let i = 0; i < reAnnounces.length; i += BATCH) reBatches.push(reAnnounces.slice(i, i + BATCH).map(b64));
-    nextBatch = 0;
-    t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: BATCH_CONCURRENCY }, async () => {
-        while (nextBatch < reBatches.length) {
-          const announces = reBatches[nextBatch++]!;
-          const res = await app.inject({ method: 'POST', url: '/api/v1/fapp/announces/batch', payload: { announces } });
-          const body = res.json() as { stored: number };
-          if (res.statusCode !== 200 || body.stored !== announces.length) {
-            if (failed++ < 3) console.error(`re-announce batch: ${res.statusCode} ${res.body.slice(0, 500)}`);
-          }
-        }
-      }),
-    );
-    const reRate = (reAnnounces.length / (performance.now() - t0)) * 1000;
-    if (failed > 0) throw new Error(`${failed} re-announce batches were not stored in full`);
+    const reRate = await ingestInBatches(app, reAnnounces, 're-announce batch');
     const rawVerify4 = await time(() => nodeVerify(null, msg, pub, sig), { budgetMs: 1000, minIters: 1000 });
     const rawNearRe = (rawVerify3.opsPerSec + rawVerify4.opsPerSec) / 2;
     const counts: { a: string; s: string }[] = await ds.query('SELECT (SELECT count(*) FROM fapp_announce) AS a, (SELECT count(*) FROM fapp_slot) AS s');

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { hkdfSha256, toHex, utf8 } from '@qpc/crypto';
+import { hkdfSha256, meshAddress, signingKeyPairFromSeed, toHex, utf8 } from '@qpc/crypto';
 import { decodeMessage, FappError, MAILBOX_ID_BYTES } from '@qpc/fapp';
 import { createFappMeshEnvelope, createMeshNode, decodeFappMeshMessage, MeshError, replyAddressOf, type FappMeshMessage, type MeshEvent, type MeshNode, type OpenedEnvelope } from '@qpc/mesh';
 import { MeshCapability, SlotReserveSchema } from '@qpc/proto';
@@ -30,6 +30,8 @@ export function meshIdentitySeed(signingSeed: Uint8Array): Uint8Array {
 }
 
 const REGION_PAGE = 200;
+/** How often the node's store-and-forward queue is saved while it runs (and always at shutdown). */
+const SAF_SAVE_MS = 30_000;
 /** An answer waits this long in store-and-forward for the patient (the queue keeps nothing longer). */
 const ANSWER_TTL_MS = 7 * 24 * 3600_000;
 const REPLY_GC_MS = 5 * 60_000;
@@ -70,6 +72,7 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
   /** Remove the bridge's listeners on FappService and ReservationService. */
   private readonly unhook: (() => void)[] = [];
   private gcTimer: NodeJS.Timeout | undefined;
+  private safTimer: NodeJS.Timeout | undefined;
   /** Accepted by the node before createMeshNode returned (sync during bootstrap). */
   private early: string[] = [];
   private readonly pending = new Set<Promise<unknown>>();
@@ -105,32 +108,54 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
     const regions = meshRegions(this.config.MESH_REGIONS);
     this.hookIngest();
     this.hookReservations();
-    this.meshNode = await createMeshNode({
-      identitySeed: meshIdentitySeed(this.secrets.signing.secretKey),
-      listen: this.config.MESH_LISTEN.split(','),
-      bootstrap: this.config.MESH_BOOTSTRAP.split(',').filter(Boolean),
-      regions,
-      syncOnConnect: true,
-      capabilities: MeshCapability.RELAY | MeshCapability.BRIDGE,
-      // Asked at every announce: a revocation list stored later (here or by another instance,
-      // picked up by FappService's reload) applies to the gossipsub validator at once.
-      trust: () => this.fapp.trust,
-      verifiedOnly: this.config.FAPP_REQUIRE_VERIFIED,
-      now: () => this.clock.now(),
-      onEvent: (e) => this.onEvent(e),
-      onEnvelope: (e) => this.onEnvelope(e),
-    });
+    const identitySeed = meshIdentitySeed(this.secrets.signing.secretKey);
+    const address = toHex(meshAddress(signingKeyPairFromSeed(identitySeed).publicKey));
+    const safSnapshot = await this.replies.loadSafSnapshot(address);
+    const create = (snapshot: Uint8Array | undefined) =>
+      createMeshNode({
+        identitySeed,
+        ...(snapshot ? { safSnapshot: snapshot } : {}),
+        listen: this.config.MESH_LISTEN.split(','),
+        bootstrap: this.config.MESH_BOOTSTRAP.split(',').filter(Boolean),
+        regions,
+        syncOnConnect: true,
+        capabilities: MeshCapability.RELAY | MeshCapability.BRIDGE,
+        // Asked at every announce: a revocation list stored later (here or by another instance,
+        // picked up by FappService's reload) applies to the gossipsub validator at once.
+        trust: () => this.fapp.trust,
+        verifiedOnly: this.config.FAPP_REQUIRE_VERIFIED,
+        now: () => this.clock.now(),
+        onEvent: (e) => this.onEvent(e),
+        onEnvelope: (e) => this.onEnvelope(e),
+      });
+    try {
+      this.meshNode = await create(safSnapshot);
+    } catch (e) {
+      // A saved queue this version cannot read must not keep the server from starting.
+      if (!(safSnapshot && e instanceof MeshError)) throw e;
+      this.log.warn(line('mesh_saf_snapshot_unreadable', { code: e.code }));
+      this.meshNode = await create(undefined);
+    }
     for (const id of this.early.splice(0)) this.fromMesh(id);
     this.log.log(line('mesh_started', { peerId: this.meshNode.peerId.toString(), meshAddress: this.meshNode.addressHex, ports: this.meshNode.multiaddrs().map((m) => /\/(?:tcp|udp)\/(\d+)/.exec(m)?.[1] ?? '-').join(','), regions: regions.length }));
     // The node's store starts with what the server holds, so peers that sync from it get it.
     this.track(this.seedFromServer(regions));
     this.gcTimer = setInterval(() => this.track(this.replies.collectGarbage(new Date(this.clock.now()))), REPLY_GC_MS);
     this.gcTimer.unref();
+    this.safTimer = setInterval(() => this.track(this.saveSaf()), SAF_SAVE_MS);
+    this.safTimer.unref();
+  }
+
+  /** Saves the node's store-and-forward queue (restored at the next start). */
+  private async saveSaf(): Promise<void> {
+    const node = this.meshNode;
+    if (node) await this.replies.saveSafSnapshot(node.addressHex, node.saf.snapshot());
   }
 
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
     clearInterval(this.gcTimer);
+    clearInterval(this.safTimer);
     for (const off of this.unhook.splice(0)) off();
     const node = this.meshNode;
     this.meshNode = undefined;
@@ -143,6 +168,8 @@ export class MeshBridgeService implements OnApplicationBootstrap, OnModuleDestro
     const done = await Promise.race([
       Promise.allSettled([...this.pending]).then(async () => {
         await node.stop();
+        // What is still queued for recipients not yet seen survives the restart.
+        await this.replies.saveSafSnapshot(node.addressHex, node.saf.snapshot()).catch((e: unknown) => this.log.error(e));
         return 'stopped' as const;
       }),
       timeout,

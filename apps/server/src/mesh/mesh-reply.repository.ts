@@ -7,7 +7,10 @@ function returned<T>(result: unknown): T[] {
   return result as T[];
 }
 
-/** SQL for the mesh reply keys of reservations (migration FappMeshReply1764600000000). */
+/**
+ * SQL of the in-process mesh node: the reply keys of reservations (migration FappMeshReply1764600000000)
+ * and its saved store-and-forward queue (MeshSafSnapshot1764750000000).
+ */
 @Injectable()
 export class MeshReplyRepository {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
@@ -38,5 +41,20 @@ export class MeshReplyRepository {
   async collectGarbage(now: Date): Promise<number> {
     const rows = returned(await this.ds.query(`DELETE FROM fapp_mesh_reply WHERE expires_at <= $1 RETURNING mailbox_id`, [now]));
     return rows.length;
+  }
+
+  /** The saved store-and-forward queue of the node with this address, if any. */
+  async loadSafSnapshot(nodeAddress: string): Promise<Uint8Array | undefined> {
+    const rows: { snapshot: Buffer }[] = await this.ds.query(`SELECT snapshot FROM mesh_saf_snapshot WHERE node_address = $1`, [nodeAddress]);
+    return rows[0] ? new Uint8Array(rows[0].snapshot) : undefined;
+  }
+
+  /** Replaces the saved queue of the node with this address. */
+  async saveSafSnapshot(nodeAddress: string, snapshot: Uint8Array): Promise<void> {
+    await this.ds.query(
+      `INSERT INTO mesh_saf_snapshot (node_address, snapshot, saved_at) VALUES ($1, $2, now())
+       ON CONFLICT (node_address) DO UPDATE SET snapshot = EXCLUDED.snapshot, saved_at = now()`,
+      [nodeAddress, Buffer.from(snapshot)],
+    );
   }
 }

@@ -3,9 +3,10 @@ import { generateKemKeyPair, generateSigningKeyPair, type SigningKeyPair, toHex 
 import { buildAnnounce, issueAttestation, type AnnounceInput } from '@qpc/fapp';
 import { Altersgruppe, Fachrichtung, FappSignedSchema, Kostentraeger, Modalitaet, Terminart } from '@qpc/proto';
 import { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, TestClock, type TestApp } from '../../test/app.js';
 import { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT } from './fapp.dto.js';
+import { FappRepository } from './fapp.repository.js';
 
 // POST /api/v1/fapp/announces/batch: per-item results, limits, supersede and duplicates
 // inside one batch, and two batches racing on the same therapists.
@@ -207,6 +208,35 @@ describe('POST /fapp/announces/batch', () => {
     expect(await slotStarts(x)).toEqual([new Date(T0 + 24 * HOUR).toISOString(), new Date(T0 + 40 * HOUR).toISOString()]);
     const holds: { slot_id: string }[] = await ds.query(`SELECT slot_id FROM fapp_hold WHERE therapist_id = $1`, [id]);
     expect(holds.map((h) => h.slot_id)).toEqual([slotId(1)]);
+  });
+
+  it('concurrent single ingests share statements: each gets its own answer, one therapist twice keeps the higher sequence', async () => {
+    const repo = t.app.get(FappRepository);
+    const groups: number[] = [];
+    const spy = vi.spyOn(repo, 'upsertAnnounces').mockImplementation(async function (this: FappRepository, items) {
+      groups.push(items.length);
+      return FappRepository.prototype.upsertAnnounces.call(this, items);
+    });
+    try {
+      const keys = Array.from({ length: 24 }, () => generateSigningKeyPair());
+      const twice = generateSigningKeyPair();
+      const old = generateSigningKeyPair();
+      const single = (b: Uint8Array) => t.app.inject({ method: 'POST', url: '/api/v1/fapp/announces', payload: { announce: b64(b) } });
+      expect((await single(announce(old, 5))).statusCode).toBe(201);
+      const first = announce(twice, 1);
+      const second = announce(twice, 2, [30]);
+      const res = await Promise.all([...keys.map((k) => single(announce(k, 1))), single(first), single(second), single(announce(old, 4))]);
+      expect(res.slice(0, keys.length).map((r) => r.statusCode)).toEqual(keys.map(() => 201));
+      for (const k of keys) expect(await storedAnnounce(k)).toBe(b64(announce(k, 1)));
+      // Whatever the order the two of one therapist were written in, sequence 2 is what stays.
+      expect(await storedAnnounce(twice)).toBe(b64(second));
+      expect(res[keys.length + 1]!.statusCode).toBe(201);
+      expect([201, 409]).toContain(res[keys.length]!.statusCode);
+      expectProblem(res[keys.length + 2]!, 409, 'fapp.stale_sequence');
+      expect(Math.max(...groups)).toBeGreaterThan(1);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('two batches racing on the same therapists keep the higher sequence of each and never deadlock', async () => {

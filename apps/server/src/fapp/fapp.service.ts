@@ -79,6 +79,10 @@ export function trustStoreFromConfig(spec: string): TrustStore {
 }
 
 const REVOCATION_RELOAD_MS = 30_000;
+/** Single-ingest statements in flight at once; further ingests wait and go together. */
+const INGEST_STATEMENTS = 2;
+/** Announces per grouped statement at most (as many as a batch request may hold). */
+const INGEST_GROUP_MAX = 100;
 
 /** Authorities with the sequence of their newest applied revocation list: equal when nothing changed. */
 function trustFingerprint(trust: TrustStore): string {
@@ -96,6 +100,9 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
   private readonly attestationCache = new BoundedMap<string, Attestation>(20_000);
   private readonly storedListeners = new Set<StoredListener>();
   private readonly trustListeners = new Set<TrustListener>();
+  /** Single ingests waiting for a statement (see writeGrouped). */
+  private ingestQueue: { w: AnnounceWrite; resolve(stored: boolean): void; reject(e: unknown): void }[] = [];
+  private ingestInFlight = 0;
   private readonly log = new Logger('fapp');
   /** Signature checks of batch ingest; none on a single-core machine. */
   private readonly pool = availableParallelism() > 1 ? new SignaturePool() : undefined;
@@ -218,7 +225,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
   async ingest(bytes: Uint8Array, origin: IngestOrigin = 'http'): Promise<IngestOutcome> {
     const v = this.verify(bytes, this.clock.now());
     const w = toWrite(v);
-    const stored = await this.repo.upsertAnnounce(w.a, w.verified, w.attestation, w.envelope);
+    const stored = await this.writeGrouped(w);
     if (!stored) {
       const current = await this.repo.storedSequence(w.a.therapistId);
       throw new FappError('STALE_SEQUENCE', `sequence ${w.a.sequence} is not higher than the stored ${current ?? 'one'}`);
@@ -226,6 +233,56 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
     this.announceCache.set(w.a.therapistId, { sequence: w.a.sequence, announce: w.a });
     this.emitStored(bytes, origin);
     return outcome(w);
+  }
+
+  /**
+   * Writes one verified announce; true if it was stored. Writes that arrive while
+   * INGEST_STATEMENTS statements are in flight wait and then go together, up to
+   * INGEST_GROUP_MAX per statement (\`upsertAnnounces\`, the batch endpoint's statement; one
+   * therapist at most once per statement, a second announce of it waits for the next one):
+   * one round trip and one commit for many concurrent single ingests (HTTP and mesh) instead
+   * of one each. A write that finds nothing in flight goes at once, on its own.
+   */
+  private writeGrouped(w: AnnounceWrite): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      this.ingestQueue.push({ w, resolve, reject });
+      this.pumpIngest();
+    });
+  }
+
+  private pumpIngest(): void {
+    while (this.ingestInFlight < INGEST_STATEMENTS && this.ingestQueue.length > 0) {
+      const group: typeof this.ingestQueue = [];
+      const waiting: typeof this.ingestQueue = [];
+      const therapists = new Set<string>();
+      for (const item of this.ingestQueue) {
+        if (group.length < INGEST_GROUP_MAX && !therapists.has(item.w.a.therapistId)) {
+          group.push(item);
+          therapists.add(item.w.a.therapistId);
+        } else {
+          waiting.push(item);
+        }
+      }
+      this.ingestQueue = waiting;
+      this.ingestInFlight++;
+      const only = group.length === 1 ? group[0]!.w : undefined;
+      const write = only
+        ? this.repo.upsertAnnounce(only.a, only.verified, only.attestation, only.envelope).then((ok) => (ok ? new Set([only.a.therapistId]) : new Set<string>()))
+        : this.repo.upsertAnnounces(group.map((g) => g.w));
+      write
+        .then(
+          (stored) => {
+            for (const g of group) g.resolve(stored.has(g.w.a.therapistId));
+          },
+          (err: unknown) => {
+            for (const g of group) g.reject(err);
+          },
+        )
+        .finally(() => {
+          this.ingestInFlight--;
+          this.pumpIngest();
+        });
+    }
   }
 
   /**

@@ -67,7 +67,8 @@ describe('QUIC transport', () => {
   it('a node that stops closes its QUIC connections on the other side', async () => {
     const c = await createMeshNode({ identitySeed: sha256(utf8('mesh-quic-e2e/c')), trust: data.authority.trust, now, dht: false, quic: true, listen: [QUIC_LISTEN] });
     await c.dial(a.multiaddrs()[0]!);
-    expect(a.libp2p.getConnections(c.peerId).length).toBeGreaterThan(0);
+    // c's dial resolves once its side is up; a registers the inbound connection on its own time.
+    await waitFor(() => a.libp2p.getConnections(c.peerId).length > 0, [{ target: a.libp2p as unknown as EventTarget, event: 'connection:open' }, { target: a.libp2p as unknown as EventTarget, event: 'peer:connect' }], 15_000, 'a sees c');
     await c.stop();
     await waitFor(() => a.libp2p.getConnections(c.peerId).length === 0, [{ target: a.libp2p as unknown as EventTarget, event: 'peer:disconnect' }], 15_000, 'a notices c is gone');
   });

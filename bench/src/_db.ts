@@ -1,7 +1,7 @@
 // A fresh database for one benchmark run: embedded PGlite in this process by default, or with
 // DATABASE_URL set, a new database on that PostgreSQL server, dropped when the run ends.
 import { openDataSource } from '../../apps/server/src/database/data-source.js';
-import { startEmbeddedDatabase } from '../../apps/server/src/database/embedded.js';
+import { startEmbeddedDatabaseThread } from '../../apps/server/src/database/embedded.js';
 
 export interface BenchDb {
   url: string;
@@ -12,8 +12,8 @@ export interface BenchDb {
 export async function freshDatabase(name: string): Promise<BenchDb> {
   const given = process.env.DATABASE_URL;
   if (!given) {
-    const db = await startEmbeddedDatabase();
-    return { url: db.url, backend: 'PGlite 0.5 (PostgreSQL 18 in WASM, in this process)', close: () => db.stop() };
+    const db = await startEmbeddedDatabaseThread();
+    return { url: db.url, backend: 'PGlite 0.5 (PostgreSQL 18 in WASM, on its own thread of this process, as the server runs it)', close: () => db.stop() };
   }
   const database = `qpc_bench_${name}_${process.pid}`;
   const admin = await openDataSource(given, 1);

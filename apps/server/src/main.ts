@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { createApp } from './app.js';
 import { createLogger } from './common/logger.js';
 import { ConfigError, loadConfig, type ServerConfig } from './config/config.js';
-import { type EmbeddedDatabase, startEmbeddedDatabase } from './database/embedded.js';
+import { type EmbeddedDatabaseThread, startEmbeddedDatabaseThread } from './database/embedded.js';
 
 async function main() {
   let config: ServerConfig;
@@ -18,11 +18,11 @@ async function main() {
   }
   const logger = createLogger(config.LOG_LEVEL);
 
-  let embedded: EmbeddedDatabase | undefined;
+  let embedded: EmbeddedDatabaseThread | undefined;
   let databaseUrl = config.DATABASE_URL;
   if (!databaseUrl) {
     const dataDir = resolve(config.DATA_DIR, 'pglite');
-    embedded = await startEmbeddedDatabase({ dataDir, port: config.EMBEDDED_DB_PORT });
+    embedded = await startEmbeddedDatabaseThread({ dataDir, port: config.EMBEDDED_DB_PORT });
     databaseUrl = embedded.url;
     logger.info({ dataDir }, 'embedded database started');
   }

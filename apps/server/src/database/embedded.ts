@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
@@ -40,6 +41,43 @@ export async function startEmbeddedDatabase(opts: EmbeddedOptions = {}): Promise
     async stop() {
       await server.stop();
       await db.close();
+    },
+  };
+}
+
+export interface EmbeddedDatabaseThread {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * `startEmbeddedDatabase` on a worker thread of its own (how the server runs it): PGlite
+ * executes statements synchronously, so on the server's thread every statement would stall
+ * every request in flight; on its own thread it uses another core, and the server reaches it
+ * over 127.0.0.1 exactly as before. `loadDataDir` is not supported here (tests use the
+ * in-thread form).
+ */
+export async function startEmbeddedDatabaseThread(opts: Omit<EmbeddedOptions, 'loadDataDir'> = {}): Promise<EmbeddedDatabaseThread> {
+  // From sources (tests, benchmarks) the thread loads the .ts file through the same loader
+  // hooks (execArgv is inherited); from a build, the compiled .js beside this one.
+  const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
+  const worker = new Worker(new URL(`./embedded-thread.${ext}`, import.meta.url), { workerData: opts });
+  const first = await new Promise<{ url?: string; error?: string }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`embedded database thread exited with code ${code}`)));
+  });
+  if (!first.url) {
+    await worker.terminate();
+    throw new Error(`embedded database did not start: ${first.error ?? 'unknown error'}`);
+  }
+  return {
+    url: first.url,
+    async stop() {
+      const stopped = new Promise<void>((resolve) => worker.once('message', () => resolve()));
+      worker.postMessage('stop');
+      await stopped;
+      await worker.terminate();
     },
   };
 }

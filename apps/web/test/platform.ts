@@ -1,55 +1,42 @@
 // The whole platform for browser tests: the real API server (embedded PGlite, fresh data
 // directory) with demo announces posted through its API, and the built web app in front.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { toBase64Url, toHex } from '@qpc/crypto';
 import { buildDemoDataset, type DemoDataset } from '@qpc/seed';
-import { freePort, startWeb, stopChild, WEB_DIR, type WebServer } from './next-server';
+import { API_LISTENING, type ChildServer, startChildServer } from '../../../scripts/child-server';
+import { startWeb, WEB_DIR, type WebServer } from './next-server';
 
 const SERVER_MAIN = join(WEB_DIR, '../server/dist/main.js');
 
-export type ApiServer = { url: string; pid: number; logs: () => string; stop: () => Promise<void> };
+export type ApiServer = ChildServer;
 
-/** Starts `node apps/server/dist/main.js` and resolves once /readyz answers 200. */
+/** Starts `node apps/server/dist/main.js` on a port of its own and resolves once /readyz answers 200. */
 export async function startApiServer(env: Record<string, string>, timeoutMs = 90_000): Promise<ApiServer> {
-  const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'qpc-web-e2e-'));
-  const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [SERVER_MAIN], {
-    env: { ...process.env, NODE_ENV: 'test', PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-  const stop = async () => {
-    await stopChild(child);
-    rmSync(dataDir, { recursive: true, force: true });
-  };
-  const exited = new Promise<never>((_, reject) => child.once('exit', (code, signal) => reject(new Error(`API server exited (${code ?? signal}):\n${output}`))));
-  exited.catch(() => undefined);
-  const ready = (async () => {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && child.exitCode === null) {
-      try {
-        if ((await fetch(`${url}/readyz`)).ok) return;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    if (child.exitCode !== null) return exited;
-    throw new Error(`API server not ready within ${timeoutMs} ms:\n${output}`);
-  })();
   try {
-    await Promise.race([ready, exited]);
+    const server = await startChildServer({
+      name: 'API server',
+      command: process.execPath,
+      args: [SERVER_MAIN],
+      // LOG_LEVEL info: the `listening` line carries the port.
+      spawn: { env: { ...process.env, NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env } },
+      urlPattern: API_LISTENING,
+      readyPath: '/readyz',
+      timeoutMs,
+    });
+    return {
+      ...server,
+      stop: async () => {
+        await server.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
   } catch (e) {
-    await stop();
+    rmSync(dataDir, { recursive: true, force: true });
     throw e;
   }
-  return { url, pid: child.pid!, logs: () => output, stop };
 }
 
 export async function postJson(url: string, body: unknown): Promise<Response> {

@@ -1,13 +1,13 @@
 // What the SDK's browser tests need around a page: the test entry bundled for the browser,
 // a 127.0.0.1 server that serves it (and passes /api to a real API server, so the page talks
 // to one origin only), the API server itself run from source, and headless Chromium.
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { API_LISTENING, startChildServer } from '../../../scripts/child-server.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '../../..');
@@ -135,53 +135,41 @@ async function freshPostgresDatabase(): Promise<{ url: string; drop(): Promise<v
 export async function startApiServer(timeoutMs = 150_000): Promise<ApiServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'qpc-sdk-api-'));
   const database = await freshPostgresDatabase();
-  const child: ChildProcess = spawn(process.execPath, ['--conditions=source', '--import', '@swc-node/register/esm-register', join(ROOT, 'apps/server/src/main.ts')], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      SWC_NODE_PROJECT: join(ROOT, 'apps/server/tsconfig.json'),
-      NODE_ENV: 'test',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'info',
-      ...(database ? { DATABASE_URL: database.url } : {}),
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(timer);
-    }
+  const cleanup = async () => {
     rmSync(dataDir, { recursive: true, force: true });
     await database?.drop();
   };
   try {
-    const url = await new Promise<string>((resolveUrl, reject) => {
-      const timer = setTimeout(() => reject(new Error(`API server not listening within ${timeoutMs} ms:\n${output}`)), timeoutMs);
-      const onData = (d: Buffer) => {
-        output += d.toString();
-        const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"[^\n]*"msg":"listening"|"msg":"listening"[^\n]*"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
-        if (m) {
-          clearTimeout(timer);
-          resolveUrl((m[1] ?? m[2])!);
-        }
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', onData);
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`API server exited (${code ?? signal}):\n${output}`));
-      });
+    const server = await startChildServer({
+      name: 'API server',
+      command: process.execPath,
+      args: ['--conditions=source', '--import', '@swc-node/register/esm-register', join(ROOT, 'apps/server/src/main.ts')],
+      spawn: {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          SWC_NODE_PROJECT: join(ROOT, 'apps/server/tsconfig.json'),
+          NODE_ENV: 'test',
+          HOST: '127.0.0.1',
+          PORT: '0',
+          DATA_DIR: dataDir,
+          LOG_LEVEL: 'info',
+          ...(database ? { DATABASE_URL: database.url } : {}),
+        },
+      },
+      urlPattern: API_LISTENING,
+      timeoutMs,
+      killAfterMs: 15_000,
     });
-    return { url, stop };
+    return {
+      url: server.url,
+      stop: async () => {
+        await server.stop();
+        await cleanup();
+      },
+    };
   } catch (e) {
-    await stop();
+    await cleanup();
     throw e;
   }
 }

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { returned } from '../messenger/sql.js';
+import { GroupCommit } from '../common/group-commit.js';
 
 export interface EnqueueItem {
   deviceId: string;
@@ -47,8 +48,7 @@ interface PendingSend {
   senderDeviceId: string;
   payload: Buffer;
   hash: string;
-  resolve: (r: GroupSendOutcome) => void;
-  reject: (e: unknown) => void;
+  maxDepth: number;
 }
 
 type RawOutcome = (StoredGroupSend & { dup?: undefined; nf?: undefined }) | { dup: unknown } | { nf: true };
@@ -67,16 +67,12 @@ function isDeadlock(e: unknown): boolean {
 interface PendingAck {
   deviceId: string;
   upTo: number;
-  resolve: (depth: number) => void;
-  reject: (e: unknown) => void;
 }
 
 @Injectable()
 export class DeliveryRepository {
-  private acks: PendingAck[] = [];
-  private acking = false;
-  private sendQueue: PendingSend[] = [];
-  private sending = 0;
+  private readonly sends = new GroupCommit<PendingSend, RawOutcome>({ concurrency: SEND_STATEMENTS, maxBatch: MAX_SEND_BATCH, run: (b) => this.sendBatch(b) });
+  private readonly acks = new GroupCommit<PendingAck, number>({ concurrency: 1, maxBatch: MAX_ACK_BATCH, run: (b) => this.ackBatch(b) });
 
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
 
@@ -98,30 +94,12 @@ export class DeliveryRepository {
     hash: string,
     maxDepth: number,
   ): Promise<GroupSendOutcome> {
-    return new Promise<GroupSendOutcome>((resolve, reject) => {
-      this.sendQueue.push({ ...key, now, groupId: Buffer.from(groupId), senderDeviceId, payload: Buffer.from(payload), hash, resolve, reject });
-      if (this.sending < SEND_STATEMENTS) void this.flushSends(maxDepth);
-    });
+    return this.sends.submit({ ...key, now, groupId: Buffer.from(groupId), senderDeviceId, payload: Buffer.from(payload), hash, maxDepth }).then(outcome);
   }
 
-  private async flushSends(maxDepth: number): Promise<void> {
-    this.sending++;
-    try {
-      while (this.sendQueue.length > 0) {
-        const batch = this.sendQueue.splice(0, MAX_SEND_BATCH);
-        try {
-          const results = await this.sendBatch(batch, maxDepth);
-          batch.forEach((p, i) => p.resolve(outcome(results[i]!)));
-        } catch (e) {
-          for (const p of batch) p.reject(e);
-        }
-      }
-    } finally {
-      this.sending--;
-    }
-  }
-
-  private async sendBatch(batch: PendingSend[], maxDepth: number): Promise<RawOutcome[]> {
+  private async sendBatch(batch: readonly PendingSend[]): Promise<RawOutcome[]> {
+    // The limit is configuration, the same for every send.
+    const maxDepth = batch[0]!.maxDepth;
     for (let attempt = 0; ; attempt++) {
       try {
         if (batch.length === 1) {
@@ -249,30 +227,15 @@ export class DeliveryRepository {
    * its delete has committed.
    */
   ack(deviceId: string, upTo: number): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      this.acks.push({ deviceId, upTo, resolve, reject });
-      if (!this.acking) void this.flushAcks();
-    });
+    return this.acks.submit({ deviceId, upTo });
   }
 
-  private async flushAcks(): Promise<void> {
-    this.acking = true;
-    try {
-      while (this.acks.length > 0) {
-        const batch = this.acks.splice(0, MAX_ACK_BATCH);
-        const upTo = new Map<string, number>();
-        for (const a of batch) upTo.set(a.deviceId, Math.max(upTo.get(a.deviceId) ?? a.upTo, a.upTo));
-        try {
-          const rows: { device_id: string; depth: number }[] = await this.ds.query(`SELECT device_id, depth FROM qpc_ack($1::uuid[], $2::bigint[])`, [[...upTo.keys()], [...upTo.values()]]);
-          const depth = new Map(rows.map((r) => [r.device_id, r.depth]));
-          for (const a of batch) a.resolve(depth.get(a.deviceId) ?? 0);
-        } catch (e) {
-          for (const a of batch) a.reject(e);
-        }
-      }
-    } finally {
-      this.acking = false;
-    }
+  private async ackBatch(batch: readonly PendingAck[]): Promise<number[]> {
+    const upTo = new Map<string, number>();
+    for (const a of batch) upTo.set(a.deviceId, Math.max(upTo.get(a.deviceId) ?? a.upTo, a.upTo));
+    const rows: { device_id: string; depth: number }[] = await this.ds.query(`SELECT device_id, depth FROM qpc_ack($1::uuid[], $2::bigint[])`, [[...upTo.keys()], [...upTo.values()]]);
+    const depth = new Map(rows.map((r) => [r.device_id, r.depth]));
+    return batch.map((a) => depth.get(a.deviceId) ?? 0);
   }
 
   /** Client message ids are remembered for a retention window; sessions past expiry go too. */

@@ -24,6 +24,7 @@ import { ServerConfig } from '../config/config.js';
 import { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT, type AnnounceBatchItemDto, type AnnounceBatchResultDto } from './fapp.dto.js';
 import { type AnnounceWrite, FappRepository, type SearchRow } from './fapp.repository.js';
 import { RevocationRepository } from './revocation.repository.js';
+import { GroupCommit } from '../common/group-commit.js';
 import { POOL_MIN_CHECKS, type SignatureCheck, SignaturePool } from './signature-pool.node.js';
 
 /** Where a stored announce came from. */
@@ -101,8 +102,12 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
   private readonly storedListeners = new Set<StoredListener>();
   private readonly trustListeners = new Set<TrustListener>();
   /** Single ingests waiting for a statement (see writeGrouped). */
-  private ingestQueue: { w: AnnounceWrite; resolve(stored: boolean): void; reject(e: unknown): void }[] = [];
-  private ingestInFlight = 0;
+  private readonly ingestWrites = new GroupCommit<AnnounceWrite, boolean>({
+    concurrency: INGEST_STATEMENTS,
+    maxBatch: INGEST_GROUP_MAX,
+    key: (w) => w.a.therapistId,
+    run: (group) => this.writeGroup(group),
+  });
   private readonly log = new Logger('fapp');
   /** Signature checks of batch ingest; none on a single-core machine. */
   private readonly pool = availableParallelism() > 1 ? new SignaturePool() : undefined;
@@ -238,51 +243,21 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
   /**
    * Writes one verified announce; true if it was stored. Writes that arrive while
    * INGEST_STATEMENTS statements are in flight wait and then go together, up to
-   * INGEST_GROUP_MAX per statement (\`upsertAnnounces\`, the batch endpoint's statement; one
-   * therapist at most once per statement, a second announce of it waits for the next one):
+   * INGEST_GROUP_MAX per statement (`upsertAnnounces`, the batch endpoint's statement; one
+   * therapist at most once per statement, a second announce of it waits for a later one; see
+   * GroupCommit):
    * one round trip and one commit for many concurrent single ingests (HTTP and mesh) instead
    * of one each. A write that finds nothing in flight goes at once, on its own.
    */
   private writeGrouped(w: AnnounceWrite): Promise<boolean> {
-    return new Promise<boolean>((resolve, reject) => {
-      this.ingestQueue.push({ w, resolve, reject });
-      this.pumpIngest();
-    });
+    return this.ingestWrites.submit(w);
   }
 
-  private pumpIngest(): void {
-    while (this.ingestInFlight < INGEST_STATEMENTS && this.ingestQueue.length > 0) {
-      const group: typeof this.ingestQueue = [];
-      const waiting: typeof this.ingestQueue = [];
-      const therapists = new Set<string>();
-      for (const item of this.ingestQueue) {
-        if (group.length < INGEST_GROUP_MAX && !therapists.has(item.w.a.therapistId)) {
-          group.push(item);
-          therapists.add(item.w.a.therapistId);
-        } else {
-          waiting.push(item);
-        }
-      }
-      this.ingestQueue = waiting;
-      this.ingestInFlight++;
-      const only = group.length === 1 ? group[0]!.w : undefined;
-      const write = only
-        ? this.repo.upsertAnnounce(only.a, only.verified, only.attestation, only.envelope).then((ok) => (ok ? new Set([only.a.therapistId]) : new Set<string>()))
-        : this.repo.upsertAnnounces(group.map((g) => g.w));
-      write
-        .then(
-          (stored) => {
-            for (const g of group) g.resolve(stored.has(g.w.a.therapistId));
-          },
-          (err: unknown) => {
-            for (const g of group) g.reject(err);
-          },
-        )
-        .finally(() => {
-          this.ingestInFlight--;
-          this.pumpIngest();
-        });
-    }
+  private async writeGroup(group: readonly AnnounceWrite[]): Promise<boolean[]> {
+    const only = group.length === 1 ? group[0]! : undefined;
+    if (only) return [await this.repo.upsertAnnounce(only.a, only.verified, only.attestation, only.envelope)];
+    const stored = await this.repo.upsertAnnounces(group);
+    return group.map((w) => stored.has(w.a.therapistId));
   }
 
   /**

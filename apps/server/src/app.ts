@@ -84,8 +84,23 @@ export async function createApp({ config, databaseUrl, logger = createLogger(con
     const applied = await migrate(app.get(DataSource));
     if (applied.length > 0) logger.info({ applied }, 'migrations applied');
   }
-  // Push (/api/v1/ws) runs on the ws package; without this Nest would look for socket.io.
-  app.useWebSocketAdapter(new WsAdapter(app));
+  // Push (/api/v1/ws) runs on the ws package; without this Nest would look for socket.io. A
+  // frame is bounded like a request body (ws would take up to 100 MiB): a larger one closes the
+  // socket with 1009.
+  app.useWebSocketAdapter(new BoundedWsAdapter(app, config.BODY_LIMIT_BYTES));
   await app.init();
   return { app, logger };
+}
+
+class BoundedWsAdapter extends WsAdapter {
+  constructor(
+    app: NestFastifyApplication,
+    private readonly maxPayload: number,
+  ) {
+    super(app);
+  }
+
+  override create(port: number, options?: Record<string, unknown>) {
+    return super.create(port, { ...options, maxPayload: this.maxPayload });
+  }
 }

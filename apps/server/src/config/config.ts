@@ -65,7 +65,7 @@ export class ServerConfig {
   @Max(600_000)
   SHUTDOWN_TIMEOUT_MS = 10_000;
 
-  /** Largest accepted request body in bytes. */
+  /** Largest accepted request body in bytes, and largest WebSocket frame. */
   @Transform(toInt)
   @IsInt()
   @Min(1024)

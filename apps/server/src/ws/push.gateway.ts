@@ -1,13 +1,22 @@
 import { Inject, Logger } from '@nestjs/common';
 import { type OnGatewayConnection, WebSocketGateway } from '@nestjs/websockets';
 import type { WebSocket } from 'ws';
+import { b64urlField } from '../common/bytes.js';
+import { toProblem } from '../common/problem.filter.js';
+import { ServerError } from '../common/server-error.js';
+import { createValidationPipe } from '../common/validation.js';
 import { DeliveryRepository } from '../delivery/delivery.repository.js';
+import { GroupMessageDto } from '../groups/groups.dto.js';
+import { GroupsService } from '../groups/groups.service.js';
 import { toQueued } from '../delivery/delivery.service.js';
 import { MessengerEvents, type QueuedMessage } from '../messenger/messenger-events.js';
 import { SessionStore } from '../messenger/session.guard.js';
 
 const HELLO_TIMEOUT_MS = 10_000;
 const BACKLOG_PAGE = 500;
+
+/** A `send` frame's `ref`: the client's own correlation id, echoed in the answer. */
+const REF = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** Close codes (4000–4999 are the application's). */
 export const WS_CLOSE = { unauthenticated: 4401, revoked: 4403, protocol: 4400 } as const;
@@ -18,20 +27,30 @@ export const WS_CLOSE = { unauthenticated: 4401, revoked: 4403, protocol: 4400 }
  *   -> {type:'hello', token, after}  <- {type:'ready', nextSeq} then {type:'messages', messages}
  *   -> {type:'ack', upTo}            <- {type:'acked', depth}
  *   <- {type:'keys.low', available}
+ *   -> {type:'send', ref, groupId, clientMessageId, message}
+ *                                    <- {type:'sent', ref, deliveries, skipped, duplicate}
+ *                                    or {type:'error', ref, code, problem}
+ * `send` is `POST /groups/:groupId/messages` over the socket (same validation, limits,
+ * idempotency, receipts and error codes; `problem` is the problem+json body HTTP would send), for a client that
+ * holds the socket anyway: no HTTP request per message. Answers may come in any order; `ref`
+ * (1–64 of A–Z a–z 0–9 _ -) tells them apart. The session is checked again on every send.
  * Reconnecting with `after` = the last processed sequence resumes from there.
  */
 @WebSocketGateway({ path: '/api/v1/ws' })
 export class PushGateway implements OnGatewayConnection {
   private readonly log = new Logger('push');
+  private readonly pipe = createValidationPipe();
 
   constructor(
     @Inject(SessionStore) private readonly sessions: SessionStore,
     @Inject(MessengerEvents) private readonly events: MessengerEvents,
     @Inject(DeliveryRepository) private readonly delivery: DeliveryRepository,
+    @Inject(GroupsService) private readonly groups: GroupsService,
   ) {}
 
   handleConnection(socket: WebSocket): void {
     let deviceId: string | undefined;
+    let token: string | undefined;
     const offs: (() => void)[] = [];
     const timer = setTimeout(() => socket.close(WS_CLOSE.unauthenticated, 'hello expected'), HELLO_TIMEOUT_MS);
     const send = (frame: unknown) => {
@@ -42,7 +61,7 @@ export class PushGateway implements OnGatewayConnection {
       offs.forEach((off) => off());
     });
     socket.on('message', (raw) => {
-      let frame: { type?: unknown; token?: unknown; after?: unknown; upTo?: unknown };
+      let frame: { type?: unknown; token?: unknown; after?: unknown; upTo?: unknown; ref?: unknown; groupId?: unknown; clientMessageId?: unknown; message?: unknown };
       try {
         frame = JSON.parse(String(raw)) as typeof frame;
       } catch {
@@ -52,7 +71,8 @@ export class PushGateway implements OnGatewayConnection {
       if (frame.type === 'hello' && !deviceId) {
         clearTimeout(timer);
         const after = typeof frame.after === 'number' && Number.isSafeInteger(frame.after) && frame.after >= 0 ? frame.after : 0;
-        void this.hello(socket, typeof frame.token === 'string' ? frame.token : undefined, after, send, offs).then((id) => (deviceId = id));
+        token = typeof frame.token === 'string' ? frame.token : undefined;
+        void this.hello(socket, token, after, send, offs).then((id) => (deviceId = id));
       } else if (frame.type === 'ack' && deviceId && typeof frame.upTo === 'number' && Number.isSafeInteger(frame.upTo)) {
         void this.delivery.ack(deviceId, frame.upTo).then(
           (depth) => send({ type: 'acked', upTo: frame.upTo, depth }),
@@ -62,10 +82,39 @@ export class PushGateway implements OnGatewayConnection {
             send({ type: 'error', code: 'ws.ack_failed' });
           },
         );
+      } else if (frame.type === 'send' && deviceId) {
+        if (typeof frame.ref !== 'string' || !REF.test(frame.ref)) {
+          send({ type: 'error', code: 'ws.invalid_ref' });
+          return;
+        }
+        const ref = frame.ref;
+        void this.groupSend(socket, token, deviceId, frame).then(
+          (result) => send({ type: 'sent', ref, ...result }),
+          (e: unknown) => {
+            const { problem, internal } = toProblem(e);
+            if (internal) this.log.error(e);
+            send({ type: 'error', ref, code: problem.code, problem });
+          },
+        );
       } else if (frame.type !== 'hello') {
         send({ type: 'error', code: deviceId ? 'ws.unknown_frame' : 'auth.unauthenticated' });
       }
     });
+  }
+
+  /** A `send` frame: the session is resolved again (a logout or revocation ends it at once). */
+  private async groupSend(socket: WebSocket, token: string | undefined, deviceId: string, frame: { groupId?: unknown; clientMessageId?: unknown; message?: unknown }) {
+    const session = await this.sessions.resolve(token);
+    if (!session || session.deviceId !== deviceId) {
+      socket.close(WS_CLOSE.unauthenticated, 'invalid session');
+      throw new ServerError('auth.unauthenticated', 401, 'The session has ended');
+    }
+    const body = (await this.pipe.transform({ clientMessageId: frame.clientMessageId, message: frame.message }, { type: 'body', metatype: GroupMessageDto })) as GroupMessageDto;
+    if (typeof frame.groupId !== 'string' || frame.groupId === '') {
+      throw new ServerError('request.invalid', 400, 'Invalid request: groupId', { errors: [{ field: 'groupId', messages: ['groupId must be a base64url string'] }] });
+    }
+    const groupId = b64urlField(frame.groupId, 'groupId');
+    return this.groups.message(session, groupId, body.clientMessageId, b64urlField(body.message, 'message'));
   }
 
   private async hello(socket: WebSocket, token: string | undefined, after: number, send: (f: unknown) => void, offs: (() => void)[]): Promise<string | undefined> {

@@ -19,9 +19,12 @@ export interface Pair {
   groupIdBytes: string;
 }
 
+/** How senders send: `POST /groups/:id/messages`, or a `send` frame on their own push socket. */
+export type Via = 'http' | 'ws';
+
 type Phase =
-  | { kind: 'closed'; port: number; pairs: Pair[]; ms: number }
-  | { kind: 'open'; port: number; pairs: Pair[]; ms: number; ratePerSec: number }
+  | { kind: 'closed'; port: number; pairs: Pair[]; ms: number; via: Via }
+  | { kind: 'open'; port: number; pairs: Pair[]; ms: number; ratePerSec: number; via: Via }
   | { kind: 'raw'; databaseUrl: string; pairs: Pair[]; ms: number; poolSize: number };
 
 /** `pairs` once during setup (megabytes of ciphertext: not sent again inside a measured phase), then phases. */
@@ -119,9 +122,51 @@ async function send(port: number, p: Pair, i: number): Promise<number> {
   return parsed.deliveries[0].seq;
 }
 
+type SendFn = (p: Pair, i: number) => Promise<number>;
+
+/** Senders over HTTP (keep-alive) or, with `ws`, one push socket per sender with `send` frames. */
+async function senders(port: number, pairs: Pair[], via: Via): Promise<{ send: SendFn; close(): void }> {
+  if (via === 'http') return { send: (p, i) => send(port, p, i), close: () => undefined };
+  let refs = 0;
+  const waiting = new Map<string, { resolve(seq: number): void; reject(e: Error): void }>();
+  const sockets = await Promise.all(
+    pairs.map(async (p) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/ws`);
+      let ready: () => void = () => undefined;
+      const isReady = new Promise<void>((r) => (ready = r));
+      ws.on('message', (d) => {
+        const f = JSON.parse(String(d)) as { type: string; ref?: string; code?: string; deliveries?: { seq: number }[] };
+        if (f.type === 'ready') ready();
+        const w = f.ref === undefined ? undefined : waiting.get(f.ref);
+        if (!w) return;
+        waiting.delete(f.ref!);
+        if (f.type === 'sent' && f.deliveries?.[0]) w.resolve(f.deliveries[0].seq);
+        else w.reject(new Error(`send ${f.code ?? f.type}`));
+      });
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      ws.send(JSON.stringify({ type: 'hello', token: p.senderToken, after: 0 }));
+      await isReady;
+      return ws;
+    }),
+  );
+  return {
+    send: (p, i) =>
+      new Promise<number>((resolve, reject) => {
+        const ref = String(++refs);
+        waiting.set(ref, { resolve, reject });
+        sockets[i]!.send(JSON.stringify({ type: 'send', ref, groupId: p.groupId, clientMessageId: crypto.randomUUID(), message: nextMessage(i, p) }));
+      }),
+    close: () => sockets.forEach((ws) => ws.close()),
+  };
+}
+
 /** Per pair: send, wait for the push, ack over the socket, next. N messages in flight. */
 async function closedLoop(req: Extract<Phase, { kind: 'closed' }>): Promise<LoadResult> {
   const conns = await Promise.all(req.pairs.map((p) => openRecipient(req.port, p.recipientToken)));
+  const out = await senders(req.port, req.pairs, req.via);
   const latencies: number[] = [];
   const errors: string[] = [];
   const index = new Map(req.pairs[0]!.messages.map((m, k) => [m, k]));
@@ -142,7 +187,7 @@ async function closedLoop(req: Extract<Phase, { kind: 'closed' }>): Promise<Load
             }),
         );
         try {
-          await send(req.port, p, i);
+          await out.send(p, i);
         } catch (e) {
           if (errors.length < 5) errors.push((e as Error).message);
           continue;
@@ -156,12 +201,14 @@ async function closedLoop(req: Extract<Phase, { kind: 'closed' }>): Promise<Load
   );
   const ms = performance.now() - start;
   conns.forEach((c) => c.close());
+  out.close();
   return { messages, ms, latencies, errors, sample };
 }
 
 /** Sends at a fixed total rate regardless of completions; latency = request start to push arrival. */
 async function openLoop(req: Extract<Phase, { kind: 'open' }>): Promise<LoadResult> {
   const conns = await Promise.all(req.pairs.map((p) => openRecipient(req.port, p.recipientToken)));
+  const out = await senders(req.port, req.pairs, req.via);
   const latencies: number[] = [];
   const errors: string[] = [];
   const sentAt = req.pairs.map(() => new Map<number, number>());
@@ -190,7 +237,7 @@ async function openLoop(req: Extract<Phase, { kind: 'open' }>): Promise<LoadResu
     const t0 = performance.now();
     n++;
     inflight.push(
-      send(req.port, req.pairs[i]!, i).then(
+      out.send(req.pairs[i]!, i).then(
         (seq) => {
           const at = pushedAt[i]!.get(seq);
           if (at !== undefined) {
@@ -209,6 +256,7 @@ async function openLoop(req: Extract<Phase, { kind: 'open' }>): Promise<LoadResu
   while (latencies.length < n - errors.length && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
   const ms = performance.now() - start;
   conns.forEach((c) => c.close());
+  out.close();
   return { messages: n, ms, latencies, errors };
 }
 

@@ -6,10 +6,12 @@
 //   (a) raw `pg` baseline: per message one transaction taking the queue's next sequence and
 //       inserting the row, then the ack's delete — the database work of a delivery, nothing else,
 //       same N workers, as many connections as the server's pool;
-//   (b) sustained messages/s through POST /groups/:id/messages -> WebSocket push -> ack, each
-//       pair with one message in flight (closed loop); target: >= 60 % of (a);
+//   (b) sustained messages/s through send -> WebSocket push -> ack, each pair with one message
+//       in flight (closed loop); target: >= 60 % of (a);
 //   (c) enqueue-to-push latency p50/p99 at half of (b), sent open-loop at a fixed rate;
 //       target: p99 < 25 ms.
+// (b) and (c) run twice: senders using POST /groups/:id/messages, then senders using a `send`
+// frame on their own push socket (the same server code behind both; no HTTP request per message).
 // Setup (accounts, devices, groups, and --stock MLS application messages per pair, encrypted in
 // order) is not measured: the clients' MLS encryption is their cost, not the delivery system's.
 // Each send carries the pair's next pre-encrypted message; recipients ack without decrypting, and
@@ -26,16 +28,18 @@ import { loadConfig } from '../../apps/server/src/config/config.js';
 import { migrate, openDataSource } from '../../apps/server/src/database/data-source.js';
 import { freshDatabase } from './_db.js';
 import { call, registerUser } from '../../apps/server/src/messenger/test-kit.js';
-import type { LoadRequest, LoadResult, Pair } from './delivery-load.js';
+import type { LoadRequest, LoadResult, Pair, Via } from './delivery-load.js';
 import { fmtMs, row, intArg } from './_util.js';
 
 const CLIENTS = intArg('clients', 16);
 const SECONDS = intArg('seconds', 6);
 const POOL = intArg('pool', 10);
 /** Pre-encrypted messages per pair (every send a new ciphertext until they run out; reuses are reported). */
-const STOCK = intArg('stock', 800);
+const STOCK = intArg('stock', 1200);
 /** Plaintext size of the MLS application message every send carries. */
 const MESSAGE_BYTES = 1024;
+/** (b) and (c) run once per way of sending. */
+const VIAS: readonly Via[] = ['http', 'ws'];
 
 /** Message k of pair i: recognisable after decryption. */
 function plaintext(i: number, k: number): Uint8Array {
@@ -134,35 +138,34 @@ async function main(): Promise<void> {
     // megabytes of ciphertext on its heap.
     const sampleStock = pairs[0]!.messages;
     for (const p of pairs) p.messages = [];
-    // Warm-up of both paths (JIT, connections), not counted.
+    // Warm-up of the raw path (JIT, connections), not counted; each server path warms up before its own runs.
     await load({ kind: 'raw', databaseUrl: db.url, ms: 1000, poolSize: POOL });
-    await load({ kind: 'closed', port, ms: 1000 });
 
     let cpu = process.cpuUsage();
     const rawRes = await load({ kind: 'raw', databaseUrl: db.url, ms, poolSize: POOL });
     const rawCpu = process.cpuUsage(cpu);
-    cpu = process.cpuUsage();
-    const profiler = await startProfile();
-    const closed = await load({ kind: 'closed', port, ms });
-    await profiler?.stop();
-    const closedCpu = process.cpuUsage(cpu);
     const rawRate = (rawRes.messages / rawRes.ms) * 1000;
-    const ourRate = (closed.messages / closed.ms) * 1000;
-    const closedLat = [...closed.latencies].sort((a, b) => a - b);
-    const half = Math.max(1, Math.floor(ourRate / 2));
-    const open = await load({ kind: 'open', port, ms, ratePerSec: half });
-    const lat = [...open.latencies].sort((a, b) => a - b);
-    for (const [name, r] of [
-      ['raw', rawRes],
-      ['closed', closed],
-      ['open', open],
-    ] as const) {
+    // (b) and (c) once per way of sending: HTTP requests, and `send` frames on the sender's socket.
+    const runs: { via: Via; closed: LoadResult; closedCpu: NodeJS.CpuUsage; rate: number; open: LoadResult; half: number }[] = [];
+    for (const via of VIAS) {
+      await load({ kind: 'closed', port, ms: 1000, via });
+      cpu = process.cpuUsage();
+      const profiler = via === VIAS[0] ? await startProfile() : undefined;
+      const closed = await load({ kind: 'closed', port, ms, via });
+      await profiler?.stop();
+      const closedCpu = process.cpuUsage(cpu);
+      const rate = (closed.messages / closed.ms) * 1000;
+      const half = Math.max(1, Math.floor(rate / 2));
+      const open = await load({ kind: 'open', port, ms, ratePerSec: half, via });
+      runs.push({ via, closed, closedCpu, rate, open, half });
+    }
+    for (const [name, r] of [['raw', rawRes] as const, ...runs.flatMap((x) => [[`closed ${x.via}`, x.closed] as const, [`open ${x.via}`, x.open] as const])]) {
       if (r.errors.length > 0) console.log(`  ${name} errors: ${r.errors.join(' | ')}`);
     }
 
     // The pushed messages are real: pair 0's recipient decrypts its stock in order up to the last
     // message pushed to it in (b), and every pushed one is the plaintext its sender encrypted.
-    const sample = closed.sample ?? [];
+    const sample = runs.flatMap((x) => x.closed.sample ?? []);
     const last = Math.max(-1, ...sample.filter((k) => k < STOCK));
     let decrypted = 0;
     let wrong = sample.filter((k) => k < 0).length;
@@ -176,27 +179,35 @@ async function main(): Promise<void> {
       decrypted++;
       if (Buffer.compare(Buffer.from(r.plaintext), Buffer.from(plaintext(0, k))) !== 0) wrong++;
     }
-    const reused = Math.max(open.reused ?? 0, closed.reused ?? 0);
+    const reused = Math.max(0, ...runs.flatMap((x) => [x.open.reused ?? 0, x.closed.reused ?? 0]));
     console.log(`\nsample: ${sample.length} messages pushed to pair 0 in (b); ${decrypted} decrypted by its recipient to the sent plaintext, ${wrong} wrong`);
     console.log(`stock: ${reused === 0 ? 'every send carried a new ciphertext' : `${reused} sends reused a ciphertext (raise --stock)`}`);
     if (wrong > 0 || decrypted === 0) throw new Error('the sample did not decrypt to what was sent');
 
-    const W = [64, 14, 24];
+    const W = [72, 14, 24];
+    const sendVia = (via: Via) => (via === 'http' ? 'POST /groups/:id/messages' : "'send' frame on the sender's socket");
     console.log(`\n${row(['', 'messages/s', 'enqueue->push p50 / p99'], W)}`);
     console.log(row([`(a) raw pg: tx(next seq + insert), ack delete; ${CLIENTS} workers, ${POOL} conns`, rawRate.toFixed(0), '-'], W));
-    console.log(row([`(b) server: send -> push -> ack, ${CLIENTS} pairs, 1 in flight each`, ourRate.toFixed(0), `${fmtMs(percentile(closedLat, 50))} / ${fmtMs(percentile(closedLat, 99))} ms`], W));
-    console.log(
-      row([`(c) server at half of (b): ${half}/s open loop, ${open.messages} sent, ${lat.length} pushed`, ((open.messages / open.ms) * 1000).toFixed(0), `${fmtMs(percentile(lat, 50))} / ${fmtMs(percentile(lat, 99))} ms`], W),
-    );
+    for (const x of runs) {
+      const closedLat = [...x.closed.latencies].sort((a, b) => a - b);
+      const lat = [...x.open.latencies].sort((a, b) => a - b);
+      console.log(row([`(b) server, ${sendVia(x.via)}: send -> push -> ack, ${CLIENTS} pairs, 1 in flight each`, x.rate.toFixed(0), `${fmtMs(percentile(closedLat, 50))} / ${fmtMs(percentile(closedLat, 99))} ms`], W));
+      console.log(
+        row([`(c) the same at half of (b): ${x.half}/s open loop, ${x.open.messages} sent, ${lat.length} pushed`, ((x.open.messages / x.open.ms) * 1000).toFixed(0), `${fmtMs(percentile(lat, 50))} / ${fmtMs(percentile(lat, 99))} ms`], W),
+      );
+    }
     const perMsg = (c: NodeJS.CpuUsage, n: number) => fmtMs((c.user + c.system) / 1000 / Math.max(1, n));
     const clientPerMsg = (r: LoadResult) => fmtMs((r.cpuMs ?? NaN) / Math.max(1, r.messages));
     console.log(`\nCPU per message: (a) raw pg client ${clientPerMsg(rawRes)} ms, server process ${perMsg(rawCpu, rawRes.messages)} ms (PGlite's share, if embedded)`);
-    console.log(`                 (b) clients ${clientPerMsg(closed)} ms, server process ${perMsg(closedCpu, closed.messages)} ms`);
-    const ratio = ourRate / rawRate;
-    const p99 = percentile(lat, 99);
+    for (const x of runs) console.log(`                 (b) ${x.via.padEnd(4)} clients ${clientPerMsg(x.closed)} ms, server process ${perMsg(x.closedCpu, x.closed.messages)} ms`);
     console.log(`\ntargets`);
-    console.log(`  sustained >= 60% of raw database rate: ${(ratio * 100).toFixed(1)}% (${ourRate.toFixed(0)}/s vs ${rawRate.toFixed(0)}/s) -> ${ratio >= 0.6 ? 'PASS' : 'MISS'}`);
-    console.log(`  p99 enqueue->push < 25 ms at half load: ${fmtMs(p99)} ms -> ${p99 < 25 && lat.length === open.messages ? 'PASS' : 'MISS'}`);
+    for (const x of runs) {
+      const ratio = x.rate / rawRate;
+      const lat = [...x.open.latencies].sort((a, b) => a - b);
+      const p99 = percentile(lat, 99);
+      console.log(`  ${x.via}: sustained >= 60% of raw database rate: ${(ratio * 100).toFixed(1)}% (${x.rate.toFixed(0)}/s vs ${rawRate.toFixed(0)}/s) -> ${ratio >= 0.6 ? 'PASS' : 'MISS'}`);
+      console.log(`  ${x.via}: p99 enqueue->push < 25 ms at half load: ${fmtMs(p99)} ms -> ${p99 < 25 && lat.length === x.open.messages ? 'PASS' : 'MISS'}`);
+    }
     console.log(`total run ${((performance.now() - runStart) / 1000).toFixed(0)} s`);
   } finally {
     child.kill();

@@ -72,7 +72,9 @@ export class PushGateway implements OnGatewayConnection {
         clearTimeout(timer);
         const after = typeof frame.after === 'number' && Number.isSafeInteger(frame.after) && frame.after >= 0 ? frame.after : 0;
         token = typeof frame.token === 'string' ? frame.token : undefined;
-        void this.hello(socket, token, after, send, offs).then((id) => (deviceId = id));
+        // The device counts from the moment its session resolves, before `ready` and the backlog:
+        // a client may ack or send as soon as it sees `ready`, while the backlog is still read.
+        void this.hello(socket, token, after, send, offs, (id) => (deviceId = id));
       } else if (frame.type === 'ack' && deviceId && typeof frame.upTo === 'number' && Number.isSafeInteger(frame.upTo)) {
         void this.delivery.ack(deviceId, frame.upTo).then(
           (depth) => send({ type: 'acked', upTo: frame.upTo, depth }),
@@ -117,14 +119,15 @@ export class PushGateway implements OnGatewayConnection {
     return this.groups.message(session, groupId, body.clientMessageId, b64urlField(body.message, 'message'));
   }
 
-  private async hello(socket: WebSocket, token: string | undefined, after: number, send: (f: unknown) => void, offs: (() => void)[]): Promise<string | undefined> {
+  private async hello(socket: WebSocket, token: string | undefined, after: number, send: (f: unknown) => void, offs: (() => void)[], authenticated: (deviceId: string) => void): Promise<void> {
     try {
       const session = await this.sessions.resolve(token);
       if (!session) {
         socket.close(WS_CLOSE.unauthenticated, 'invalid session');
-        return undefined;
+        return;
       }
       const id = session.deviceId;
+      authenticated(id);
       // Messages go out in sequence order without holes: a client acks "up to", so a message
       // skipped here would be deleted unseen. Live events that do not continue the sequence (an
       // empty nudge, events from two instances crossing on NATS, a reconnect) make the
@@ -174,11 +177,9 @@ export class PushGateway implements OnGatewayConnection {
       await this.events.settled();
       send({ type: 'ready', nextSeq: await this.delivery.nextSeq(id) });
       await catchUp();
-      return id;
     } catch (e) {
       this.log.error(e);
       socket.close(1011, 'internal error');
-      return undefined;
     }
   }
 }

@@ -170,4 +170,31 @@ describe('send over the push socket', () => {
     expect(await a.closed).toBe(1009);
     expect(a.frames.find((f) => f.ref === 'big')).toBeUndefined();
   });
+
+  it('a device may ack and send the moment it sees ready, while its backlog is still being read', async () => {
+    // A backlog for Carol that takes the socket a while to read after `ready`.
+    const deliveryToken = (await call(t.app, 'POST', '/api/v1/delivery/tokens', undefined, carol.token)).json().deliveryToken as string;
+    for (let i = 0; i < 300; i += 20) {
+      const batch = Array.from({ length: 20 }, (_, k) => call(t.app, 'POST', '/api/v1/delivery/sealed', { deliveryToken, clientMessageId: randomUUID(), payload: toBase64Url(utf8(`backlog ${i + k}`)) }));
+      expect((await Promise.all(batch)).map((r) => r.statusCode)).toEqual(Array(20).fill(201));
+    }
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/ws`);
+    const frames: Frame[] = [];
+    ws.on('message', (d) => {
+      const f = JSON.parse(String(d)) as Frame;
+      frames.push(f);
+      if (f.type === 'ready') {
+        ws.send(JSON.stringify({ type: 'ack', upTo: 0 }));
+        sendFrame(ws, { ref: 'early-send', clientMessageId: randomUUID(), message: toBase64Url(utf8('not MLS')) });
+      }
+    });
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'hello', token: carol.token, after: 0 }));
+    await expect.poll(() => frames.some((f) => f.type === 'acked') && frames.some((f) => f.ref === 'early-send')).toBe(true);
+    // Answered as the device's frames, not refused as coming before authentication.
+    expect(frames.filter((f) => f.code === 'auth.unauthenticated')).toEqual([]);
+    expect(frames.find((f) => f.ref === 'early-send')!.code).not.toBe('auth.unauthenticated');
+    await expect.poll(() => frames.flatMap((f) => (f.type === 'messages' ? (f.messages as unknown[]) : [])).length).toBe(300);
+    ws.close();
+  });
 });

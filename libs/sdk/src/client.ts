@@ -34,6 +34,7 @@ import {
 import { decodeEnvelope, encodeEnvelope, type ConversationMeta, type Envelope, envelopeText, isConversationMeta, MAX_ENVELOPE_BYTES } from './envelope.js';
 import { ApiError, StoreError } from './errors.js';
 import { ApiClient, type FetchLike } from './http.js';
+import { type AnswerFrame, SocketSender } from './socket-sender.js';
 import { type LocalStore, SealedStore } from './store.js';
 import { decodeKtLeaf, type Receipt, type SignedTreeHead, verifyLeafInclusion, verifyReceipt, verifyTreeHead } from './verify.js';
 
@@ -216,6 +217,8 @@ export class QpcClient {
   private readonly dirty = new Set<string>();
   private saving: Promise<void> = Promise.resolve();
   private flushing: Promise<number> = Promise.resolve(0);
+  /** While a push socket is ready: group messages go out on it as `send` frames, not as HTTP requests. */
+  private socketSender: SocketSender | undefined;
 
   constructor(private readonly opts: QpcClientOptions) {
     this.api = new ApiClient({ baseUrl: opts.baseUrl, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
@@ -707,7 +710,10 @@ export class QpcClient {
         const o = this.outbox[0]!;
         let r: { deliveries: Delivery[] };
         try {
-          r = await this.authed().request<{ deliveries: Delivery[] }>('POST', `/api/v1/groups/${o.groupId}/messages`, { clientMessageId: o.clientMessageId, message: toBase64Url(o.message) });
+          const body = { clientMessageId: o.clientMessageId, message: toBase64Url(o.message) };
+          r = this.socketSender
+            ? await this.socketSender.request<{ deliveries: Delivery[] }>({ type: 'send', groupId: o.groupId, ...body })
+            : await this.authed().request<{ deliveries: Delivery[] }>('POST', `/api/v1/groups/${o.groupId}/messages`, body);
         } catch (e) {
           if (e instanceof ApiError && e.code === 'network') return sent;
           this.outbox.shift();
@@ -734,7 +740,9 @@ export class QpcClient {
    * Push: processes messages as the server sends them over /api/v1/ws, stores the result,
    * acks, and reconnects from the last processed sequence when the connection drops (not after
    * the server closed it for a bad session, 4401, or a revoked device, 4403). On every
-   * (re)connect the outbox is flushed.
+   * (re)connect the outbox is flushed. While the socket is ready, the outbox goes out on it
+   * (`send` frames, no HTTP request per message); a send whose answer the socket did not
+   * deliver stays in the outbox for the next flush, under the same client message id.
    */
   subscribe(onEvents: (events: IncomingEvent[]) => void, opts: SubscribeOptions = {}): { close(): void; ready: Promise<void> } {
     const Ctor = this.opts.WebSocket ?? (globalThis as unknown as { WebSocket?: WebSocketFactory }).WebSocket;
@@ -742,6 +750,7 @@ export class QpcClient {
     const url = `${this.opts.baseUrl.replace(/^http/, 'ws').replace(/\/$/, '')}/api/v1/ws`;
     let stopped = false;
     let socket: WebSocketLike | undefined;
+    let current: SocketSender | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let signalReady: () => void = () => undefined;
     const ready = new Promise<void>((r) => (signalReady = r));
@@ -749,17 +758,21 @@ export class QpcClient {
       timer = undefined;
       if (stopped) return;
       const ws = new Ctor(url);
+      const sender = new SocketSender(ws);
+      current = sender;
       socket = ws;
       ws.onerror = () => undefined; // the close that follows schedules the reconnect
       ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', token: this.session?.token, after: this.lastSeq }));
       ws.onmessage = (ev) => {
-        let frame: { type: string; messages?: QueuedMessage[] };
+        let frame: AnswerFrame & { messages?: QueuedMessage[] };
         try {
           frame = JSON.parse(String(ev.data)) as typeof frame;
         } catch {
           return;
         }
+        if (sender.answer(frame)) return;
         if (frame.type === 'ready') {
+          this.socketSender = sender;
           signalReady();
           opts.onStatus?.({ connected: true });
           void this.flushOutbox().catch(() => undefined);
@@ -775,6 +788,8 @@ export class QpcClient {
       };
       ws.onclose = (ev) => {
         if (socket === ws) socket = undefined;
+        sender.close();
+        if (this.socketSender === sender) this.socketSender = undefined;
         if (stopped) return;
         if (ev.code === 4401 || ev.code === 4403) return opts.onStatus?.({ connected: false, final: ev.code === 4401 ? 'session_ended' : 'device_revoked' });
         opts.onStatus?.({ connected: false });
@@ -787,6 +802,8 @@ export class QpcClient {
       close: () => {
         stopped = true;
         if (timer) clearTimeout(timer);
+        current?.close();
+        if (this.socketSender === current) this.socketSender = undefined;
         socket?.close();
       },
     };

@@ -191,4 +191,65 @@ describe('QpcClient against a real server', () => {
     expect(texts(seen)).toEqual(['joined', 'live 1', 'live 2', 'while away']);
     expect(await b.sync()).toEqual([]);
   });
+
+  it('while subscribed, messages go out on the push socket (no HTTP request each), with verified receipts; without it over HTTP', async () => {
+    const posts: string[] = [];
+    const counting: FetchLike = (input, init) => {
+      if (init?.method === 'POST') posts.push(new URL(input).pathname);
+      return fetch(input, init);
+    };
+    const a = new QpcClient({ baseUrl, keyStretching: 'memory-constrained', fetch: counting, WebSocket: WebSocket as unknown as WebSocketFactory });
+    const b = client();
+    await a.register('rosa', 'pw');
+    await b.register('sam', 'pw');
+    await b.replenishKeyPackages(2);
+    const gid = await a.createGroup();
+    await a.invite(gid, 'sam');
+    await b.sync();
+    const sub = a.subscribe(() => undefined);
+    await sub.ready;
+    posts.length = 0;
+    await a.sendText(gid, 'over the socket 1');
+    await a.sendText(gid, 'over the socket 2');
+    expect(a.pendingOutbox).toBe(0);
+    expect(posts.filter((path) => path.endsWith('/messages'))).toEqual([]);
+    expect(texts(await b.sync())).toEqual(['over the socket 1', 'over the socket 2']);
+
+    sub.close();
+    await a.sendText(gid, 'over HTTP');
+    expect(posts.filter((path) => path.endsWith('/messages'))).toEqual([`/api/v1/groups/${gid}/messages`]);
+    expect(texts(await b.sync())).toEqual(['over HTTP']);
+  });
+
+  it('a socket that drops after a send frame went out (answer lost): the message stays in the outbox and arrives once after the reconnect', async () => {
+    /** The real ws client, except that the first connection is cut right after its first `send` frame. */
+    let cut = false;
+    class CuttingSocket extends WebSocket {
+      override send(data: string) {
+        super.send(data);
+        if (!cut && String(data).includes('"type":"send"')) {
+          cut = true;
+          this.terminate();
+        }
+      }
+    }
+    const a = new QpcClient({ baseUrl, keyStretching: 'memory-constrained', WebSocket: CuttingSocket as unknown as WebSocketFactory });
+    const b = client();
+    await a.register('tara', 'pw');
+    await b.register('uli', 'pw');
+    await b.replenishKeyPackages(2);
+    const gid = await a.createGroup();
+    await a.invite(gid, 'uli');
+    await b.sync();
+    const statuses: boolean[] = [];
+    const sub = a.subscribe(() => undefined, { reconnectMs: 50, onStatus: (st) => statuses.push(st.connected) });
+    await sub.ready;
+    await a.sendText(gid, 'sent once');
+    expect(cut).toBe(true);
+    // The answer never came: kept, and sent again on the reconnect under the same client message id.
+    await expect.poll(() => a.pendingOutbox, { timeout: 10_000 }).toBe(0);
+    expect(statuses).toEqual([true, false, true]);
+    sub.close();
+    expect(texts(await b.sync())).toEqual(['sent once']);
+  });
 });

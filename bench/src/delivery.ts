@@ -35,7 +35,7 @@ const CLIENTS = intArg('clients', 16);
 const SECONDS = intArg('seconds', 6);
 const POOL = intArg('pool', 10);
 /** Pre-encrypted messages per pair (every send a new ciphertext until they run out; reuses are reported). */
-const STOCK = intArg('stock', 1200);
+const STOCK = intArg('stock', 2000);
 /** Plaintext size of the MLS application message every send carries. */
 const MESSAGE_BYTES = 1024;
 /** (b) and (c) run once per way of sending. */

@@ -9,6 +9,17 @@ let baseUrl: string;
 const client = (fetch?: FetchLike) => new QpcClient({ baseUrl, keyStretching: 'memory-constrained', ...(fetch ? { fetch } : {}) });
 const texts = (events: IncomingEvent[]) => events.map((e) => (e.kind === 'message' ? e.text : e.kind));
 
+/** Registers both, and `a` invites `b` into a new group that `b` has joined; returns its id. */
+async function pairUp(a: QpcClient, aName: string, b: QpcClient, bName: string, opts: { join?: boolean } = {}): Promise<string> {
+  await a.register(aName, 'pw');
+  await b.register(bName, 'pw');
+  await b.replenishKeyPackages(2);
+  const gid = await a.createGroup();
+  await a.invite(gid, bName);
+  if (opts.join !== false) await b.sync();
+  return gid;
+}
+
 beforeAll(async () => {
   t = await createTestApp();
   await t.app.listen({ port: 0, host: '127.0.0.1' });
@@ -78,12 +89,7 @@ describe('QpcClient against a real server', () => {
     };
     const erin = client(flaky);
     const finn = client();
-    await erin.register('erin', 'pw');
-    await finn.register('finn', 'pw');
-    await finn.replenishKeyPackages(2);
-    const gid = await erin.createGroup();
-    await erin.invite(gid, 'finn');
-    await finn.sync();
+    const gid = await pairUp(erin, 'erin', finn, 'finn');
 
     offline = true;
     for (const text of ['eins', 'zwei', 'drei']) expect((await erin.sendText(gid, text)).deliveries).toBeNull();
@@ -102,12 +108,7 @@ describe('QpcClient against a real server', () => {
   it('Bob offline while Alice sends 100 messages: all arrive, in order, once, without gaps', async () => {
     const a = client();
     const b = client();
-    await a.register('gina', 'pw');
-    await b.register('hugo', 'pw');
-    await b.replenishKeyPackages(2);
-    const gid = await a.createGroup();
-    await a.invite(gid, 'hugo');
-    await b.sync();
+    const gid = await pairUp(a, 'gina', b, 'hugo');
     for (let i = 0; i < 100; i++) await a.sendText(gid, `m${i}`);
     const got = await b.sync();
     expect(got.filter((e) => e.kind === 'gap')).toEqual([]);
@@ -118,12 +119,7 @@ describe('QpcClient against a real server', () => {
   it('epoch race: both rotate at once, exactly one wins, the loser catches up and its next commit succeeds', async () => {
     const a = client();
     const b = client();
-    await a.register('ida', 'pw');
-    await b.register('jan', 'pw');
-    await b.replenishKeyPackages(2);
-    const gid = await a.createGroup();
-    await a.invite(gid, 'jan');
-    await b.sync();
+    const gid = await pairUp(a, 'ida', b, 'jan');
     const results = await Promise.allSettled([a.rotateKeys(gid), b.rotateKeys(gid)]);
     const lost = results.findIndex((r) => r.status === 'rejected');
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
@@ -166,11 +162,7 @@ describe('QpcClient against a real server', () => {
   it('push subscription: messages arrive over the WebSocket, are acked, and a new subscription resumes after the last one', async () => {
     const a = client();
     const b = new QpcClient({ baseUrl, keyStretching: 'memory-constrained', WebSocket: WebSocket as unknown as WebSocketFactory });
-    await a.register('pia', 'pw');
-    await b.register('quin', 'pw');
-    await b.replenishKeyPackages(2);
-    const gid = await a.createGroup();
-    await a.invite(gid, 'quin');
+    const gid = await pairUp(a, 'pia', b, 'quin', { join: false });
     const seen: IncomingEvent[] = [];
     const until = async (n: number) => {
       for (let i = 0; i < 100 && seen.length < n; i++) await new Promise((r) => setTimeout(r, 50));
@@ -200,12 +192,7 @@ describe('QpcClient against a real server', () => {
     };
     const a = new QpcClient({ baseUrl, keyStretching: 'memory-constrained', fetch: counting, WebSocket: WebSocket as unknown as WebSocketFactory });
     const b = client();
-    await a.register('rosa', 'pw');
-    await b.register('sam', 'pw');
-    await b.replenishKeyPackages(2);
-    const gid = await a.createGroup();
-    await a.invite(gid, 'sam');
-    await b.sync();
+    const gid = await pairUp(a, 'rosa', b, 'sam');
     const sub = a.subscribe(() => undefined);
     await sub.ready;
     posts.length = 0;
@@ -235,12 +222,7 @@ describe('QpcClient against a real server', () => {
     }
     const a = new QpcClient({ baseUrl, keyStretching: 'memory-constrained', WebSocket: CuttingSocket as unknown as WebSocketFactory });
     const b = client();
-    await a.register('tara', 'pw');
-    await b.register('uli', 'pw');
-    await b.replenishKeyPackages(2);
-    const gid = await a.createGroup();
-    await a.invite(gid, 'uli');
-    await b.sync();
+    const gid = await pairUp(a, 'tara', b, 'uli');
     const statuses: boolean[] = [];
     const sub = a.subscribe(() => undefined, { reconnectMs: 50, onStatus: (st) => statuses.push(st.connected) });
     await sub.ready;

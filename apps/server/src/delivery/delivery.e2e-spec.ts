@@ -177,6 +177,22 @@ describe('groups and delivery', () => {
     expect((await ack(dave, d2)).json()).toEqual({ depth: 0 });
   });
 
+  it('an ack past the last sequence deletes what is there and hides nothing: later messages are deleted by later acks, an older ack changes nothing', async () => {
+    const tokD = (await call(t.app, 'POST', '/api/v1/delivery/tokens', undefined, dave.token)).json().deliveryToken as string;
+    const sealed = async (text: string) => (await call(t.app, 'POST', '/api/v1/delivery/sealed', { deliveryToken: tokD, clientMessageId: randomUUID(), payload: toBase64Url(utf8(text)) })).json().deliveries[0].seq as number;
+    const ack = async (upTo: number) => (await call(t.app, 'POST', '/api/v1/delivery/ack', { upTo }, dave.token)).json().depth as number;
+    const first = await sealed('x1');
+    expect(await ack(first + 1000)).toBe(0);
+    const second = await sealed('x2');
+    const third = await sealed('x3');
+    expect([second, third]).toEqual([first + 1, first + 2]);
+    expect((await fetchQueue(dave, first)).messages.map((m: { seq: number }) => m.seq)).toEqual([second, third]);
+    expect(await ack(first)).toBe(2);
+    expect(await ack(second)).toBe(1);
+    expect((await fetchQueue(dave, first)).messages.map((m: { seq: number }) => m.seq)).toEqual([third]);
+    expect(await ack(third)).toBe(0);
+  });
+
   it(`more concurrent sends than one batch statement holds (${MAX_SEND_BATCH}), and more acks than one ack statement takes (${MAX_ACK_BATCH}), all go through`, async () => {
     const before = (await fetchQueue(bob)).nextSeq;
     const n = MAX_SEND_BATCH * 2 + 3;

@@ -51,6 +51,7 @@ export class PushGateway implements OnGatewayConnection {
   handleConnection(socket: WebSocket): void {
     let deviceId: string | undefined;
     let token: string | undefined;
+    let greeted = false;
     const offs: (() => void)[] = [];
     const timer = setTimeout(() => socket.close(WS_CLOSE.unauthenticated, 'hello expected'), HELLO_TIMEOUT_MS);
     const send = (frame: unknown) => {
@@ -68,7 +69,9 @@ export class PushGateway implements OnGatewayConnection {
         socket.close(WS_CLOSE.protocol, 'frames are JSON');
         return;
       }
-      if (frame.type === 'hello' && !deviceId) {
+      if (frame.type === 'hello' && !greeted) {
+        // One hello per socket, also while the first one is still resolving its session.
+        greeted = true;
         clearTimeout(timer);
         const after = typeof frame.after === 'number' && Number.isSafeInteger(frame.after) && frame.after >= 0 ? frame.after : 0;
         token = typeof frame.token === 'string' ? frame.token : undefined;

@@ -197,4 +197,20 @@ describe('send over the push socket', () => {
     await expect.poll(() => frames.flatMap((f) => (f.type === 'messages' ? (f.messages as unknown[]) : [])).length).toBe(300);
     ws.close();
   });
+
+  it('a second hello on one socket is ignored, also while the first is still resolving', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/ws`);
+    const frames: Frame[] = [];
+    ws.on('message', (d) => frames.push(JSON.parse(String(d)) as Frame));
+    await new Promise((r) => ws.once('open', r));
+    ws.send(JSON.stringify({ type: 'hello', token: alice.token, after: 0 }));
+    ws.send(JSON.stringify({ type: 'hello', token: bob.token, after: 0 }));
+    await expect.poll(() => frames.some((f) => f.type === 'ready')).toBe(true);
+    // Round trip on the same socket, so anything the second hello caused would have arrived.
+    ws.send(JSON.stringify({ type: 'ack', upTo: 0 }));
+    await expect.poll(() => frames.some((f) => f.type === 'acked')).toBe(true);
+    expect(frames.filter((f) => f.type === 'ready')).toHaveLength(1);
+    ws.close();
+  });
 });
+

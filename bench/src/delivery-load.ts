@@ -3,6 +3,7 @@
 // (Not a benchmark of its own: `npm run bench -- delivery` starts it.)
 import { Agent, request } from 'node:http';
 import { Pool, type PoolClient } from 'pg';
+import { type AnswerFrame, SocketSender } from '@qpc/sdk';
 import { WebSocket } from 'ws';
 
 export interface Pair {
@@ -124,42 +125,36 @@ async function send(port: number, p: Pair, i: number): Promise<number> {
 
 type SendFn = (p: Pair, i: number) => Promise<number>;
 
-/** Senders over HTTP (keep-alive) or, with `ws`, one push socket per sender with `send` frames. */
+/** Senders over HTTP (keep-alive) or, with `ws`, one push socket per sender with `send` frames (the SDK's SocketSender). */
 async function senders(port: number, pairs: Pair[], via: Via): Promise<{ send: SendFn; close(): void }> {
   if (via === 'http') return { send: (p, i) => send(port, p, i), close: () => undefined };
-  let refs = 0;
-  const waiting = new Map<string, { resolve(seq: number): void; reject(e: Error): void }>();
   const sockets = await Promise.all(
     pairs.map(async (p) => {
       const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/ws`);
+      const sender = new SocketSender(ws);
       let ready: () => void = () => undefined;
       const isReady = new Promise<void>((r) => (ready = r));
       ws.on('message', (d) => {
-        const f = JSON.parse(String(d)) as { type: string; ref?: string; code?: string; deliveries?: { seq: number }[] };
-        if (f.type === 'ready') ready();
-        const w = f.ref === undefined ? undefined : waiting.get(f.ref);
-        if (!w) return;
-        waiting.delete(f.ref!);
-        if (f.type === 'sent' && f.deliveries?.[0]) w.resolve(f.deliveries[0].seq);
-        else w.reject(new Error(`send ${f.code ?? f.type}`));
+        const f = JSON.parse(String(d)) as AnswerFrame;
+        if (!sender.answer(f) && f.type === 'ready') ready();
       });
+      ws.on('close', () => sender.close());
       await new Promise<void>((resolve, reject) => {
         ws.once('open', () => resolve());
         ws.once('error', reject);
       });
       ws.send(JSON.stringify({ type: 'hello', token: p.senderToken, after: 0 }));
       await isReady;
-      return ws;
+      return { ws, sender };
     }),
   );
   return {
-    send: (p, i) =>
-      new Promise<number>((resolve, reject) => {
-        const ref = String(++refs);
-        waiting.set(ref, { resolve, reject });
-        sockets[i]!.send(JSON.stringify({ type: 'send', ref, groupId: p.groupId, clientMessageId: crypto.randomUUID(), message: nextMessage(i, p) }));
-      }),
-    close: () => sockets.forEach((ws) => ws.close()),
+    send: async (p, i) => {
+      const r = await sockets[i]!.sender.request<{ deliveries: { seq: number }[] }>({ type: 'send', groupId: p.groupId, clientMessageId: crypto.randomUUID(), message: nextMessage(i, p) });
+      if (!r.deliveries[0]) throw new Error('send: no delivery');
+      return r.deliveries[0].seq;
+    },
+    close: () => sockets.forEach((s) => s.ws.close()),
   };
 }
 

@@ -5,3 +5,4 @@ export * from './envelope.js';
 export * from './store.js';
 export * from './store.indexeddb.js';
 export * from './client.js';
+export * from './socket-sender.js';

@@ -73,6 +73,7 @@ export {
   buildSlotResponse,
   type SlotFilter,
   type MatchCandidate,
+  type MatchableAnnounce,
   type MatchOptions,
   type SlotMatch,
 } from './query.js';

@@ -147,8 +147,14 @@ function anyOf<T>(wanted: readonly T[] | undefined, offered: readonly T[]): bool
   return wanted === undefined || wanted.length === 0 || wanted.some((w) => offered.includes(w));
 }
 
+/** The fields of an announce the therapist-level filter reads. */
+export type MatchableAnnounce = Pick<
+  Announce,
+  'plz' | 'fachrichtungen' | 'kostentraeger' | 'modalitaeten' | 'altersgruppen' | 'languages' | 'barrierFree' | 'expiresAtMs'
+>;
+
 /** Therapist-level part of the filter (everything except slot time and Terminart). */
-export function announceMatches(c: MatchCandidate, f: SlotFilter, nowMs: number): boolean {
+export function announceMatches(c: { announce: MatchableAnnounce; verified: boolean }, f: SlotFilter, nowMs: number): boolean {
   const a = c.announce;
   if (a.expiresAtMs <= nowMs) return false;
   if (f.verifiedOnly && !c.verified) return false;
@@ -163,7 +169,7 @@ export function announceMatches(c: MatchCandidate, f: SlotFilter, nowMs: number)
 }
 
 /** Slot-level part of the filter. */
-export function slotMatches(slot: AnnounceSlot, f: SlotFilter, nowMs: number): boolean {
+export function slotMatches(slot: Pick<AnnounceSlot, 'startMs' | 'terminart'>, f: SlotFilter, nowMs: number): boolean {
   const from = Math.max(f.fromMs ?? nowMs, nowMs);
   if (slot.startMs < from) return false;
   if (f.untilMs !== undefined && slot.startMs >= f.untilMs) return false;

@@ -35,6 +35,28 @@ export interface SearchRow extends SlotRow {
   authority: string | null;
 }
 
+/** An announce's filter columns as the search index loads them. */
+export interface IndexAnnounceRow {
+  therapist_id: string;
+  sequence: string;
+  plz: string;
+  verified: boolean;
+  authority: string | null;
+  fachrichtungen: number[];
+  altersgruppen: number[];
+  modalitaeten: number[];
+  kostentraeger: number[];
+  languages: string[];
+  barrier_free: boolean;
+  expires_at: Date;
+}
+
+/** A slot with its hold (if any) as the search index loads it. */
+export interface IndexSlotRow extends SlotRow {
+  state: 'held' | 'booked' | null;
+  held_until: Date | null;
+}
+
 /** TypeORM returns `[rows, affectedCount]` for UPDATE/DELETE … RETURNING; SELECT and INSERT give rows. */
 function returned<T>(result: unknown): T[] {
   if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') return result[0] as T[];
@@ -276,6 +298,29 @@ export class FappRepository {
   async search(f: SlotFilter, nowMs: number, limit: number): Promise<SearchRow[]> {
     const q = buildSearchQuery(f, nowMs, limit);
     return this.ds.query(q.sql, q.params);
+  }
+
+  /**
+   * What the in-memory search index holds (FappSearchIndex): the current announces' filter
+   * columns, and their slots with the hold on each. All of them, or only these therapists'.
+   */
+  async searchState(nowMs: number, therapistIds?: readonly string[]): Promise<{ announces: IndexAnnounceRow[]; slots: IndexSlotRow[] }> {
+    const only = therapistIds ? 'AND a.therapist_id = ANY($2::text[])' : '';
+    const params: unknown[] = therapistIds ? [new Date(nowMs), therapistIds] : [new Date(nowMs)];
+    const announces: IndexAnnounceRow[] = await this.ds.query(
+      `SELECT a.therapist_id, a.sequence::text AS sequence, a.plz, a.verified, a.authority, a.fachrichtungen, a.altersgruppen, a.modalitaeten,
+              a.kostentraeger, a.languages, a.barrier_free, a.expires_at
+       FROM fapp_announce a WHERE a.expires_at > $1 ${only}`,
+      params,
+    );
+    const slots: IndexSlotRow[] = await this.ds.query(
+      `SELECT s.therapist_id, s.slot_id, s.start_at, s.duration_min, s.terminart, s.group_size, h.state, h.held_until
+       FROM fapp_announce a JOIN fapp_slot s ON s.therapist_id = a.therapist_id
+       LEFT JOIN fapp_hold h ON h.therapist_id = s.therapist_id AND h.slot_id = s.slot_id
+       WHERE a.expires_at > $1 ${only}`,
+      params,
+    );
+    return { announces, slots };
   }
 
   async envelopes(therapistIds: string[]): Promise<Map<string, Buffer>> {

@@ -23,6 +23,7 @@ import { ServerError } from '../common/server-error.js';
 import { ServerConfig } from '../config/config.js';
 import { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT, type AnnounceBatchItemDto, type AnnounceBatchResultDto } from './fapp.dto.js';
 import { type AnnounceWrite, FappRepository, type SearchRow } from './fapp.repository.js';
+import { FappSearchIndex } from './search-index.js';
 import { RevocationRepository } from './revocation.repository.js';
 import { GroupCommit } from '../common/group-commit.js';
 import { POOL_MIN_CHECKS, type SignatureCheck, SignaturePool } from './signature-pool.node.js';
@@ -117,6 +118,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
     @Inject(RevocationRepository) private readonly revocations: RevocationRepository,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(ServerConfig) private readonly config: ServerConfig,
+    @Inject(FappSearchIndex) private readonly index: FappSearchIndex,
   ) {
     this.trustStore = trustStoreFromConfig(config.FAPP_AUTHORITIES);
   }
@@ -164,6 +166,8 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
     const changed = trustFingerprint(trust) !== trustFingerprint(this.trustStore);
     this.trustStore = trust;
     if (!changed) return;
+    // Revocation made announces unverified in the database (here, or on the instance that applied the list).
+    void this.index.reload().catch((e: unknown) => this.log.warn(`search index reload failed: ${(e as Error).message}`));
     for (const fn of this.trustListeners) {
       try {
         fn(trust);
@@ -255,8 +259,13 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
 
   private async writeGroup(group: readonly AnnounceWrite[]): Promise<boolean[]> {
     const only = group.length === 1 ? group[0]! : undefined;
-    if (only) return [await this.repo.upsertAnnounce(only.a, only.verified, only.attestation, only.envelope)];
+    if (only) {
+      const stored = await this.repo.upsertAnnounce(only.a, only.verified, only.attestation, only.envelope);
+      if (stored) this.index.applyStored(group);
+      return [stored];
+    }
     const stored = await this.repo.upsertAnnounces(group);
+    this.index.applyStored(group.filter((w) => stored.has(w.a.therapistId)));
     return group.map((w) => stored.has(w.a.therapistId));
   }
 
@@ -324,6 +333,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
     });
     const candidates = [...best.values()].map((i) => writes[i]!);
     const stored = await this.repo.upsertAnnounces(candidates);
+    this.index.applyStored(candidates.filter((w) => stored.has(w.a.therapistId)));
     const notStored = candidates.filter((w) => !stored.has(w.a.therapistId)).map((w) => w.a.therapistId);
     const current = await this.repo.storedAnnounces(notStored);
     for (const w of candidates) if (stored.has(w.a.therapistId)) this.announceCache.set(w.a.therapistId, { sequence: w.a.sequence, announce: w.a });
@@ -356,7 +366,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
    */
   async search(filter: SlotFilter, includeAnnounces = false): Promise<{ results: SearchHit[]; announces?: Record<string, string> }> {
     const f = validateFilter(filter);
-    const rows = await this.repo.search(f, this.clock.now(), f.limit ?? DEFAULT_QUERY_LIMIT);
+    const rows = await this.index.search(f, this.clock.now(), f.limit ?? DEFAULT_QUERY_LIMIT);
     if (!includeAnnounces) return { results: rows.map(toHit) };
     const envelopes = await this.repo.envelopes([...new Set(rows.map((r) => r.therapist_id))]);
     const announces: Record<string, string> = {};

@@ -23,6 +23,7 @@ import { ServerError } from '../common/server-error.js';
 import { ServerConfig } from '../config/config.js';
 import { FappRepository, type HoldRow } from './fapp.repository.js';
 import { FappService } from './fapp.service.js';
+import { FappSearchIndex } from './search-index.js';
 
 const CHALLENGE_TTL_MS = 2 * 60_000;
 const GC_INTERVAL_MS = 30_000;
@@ -72,6 +73,7 @@ export class ReservationService implements OnModuleInit, OnModuleDestroy {
     @Inject(FappService) private readonly announces: FappService,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(ServerConfig) private readonly config: ServerConfig,
+    @Inject(FappSearchIndex) private readonly index: FappSearchIndex,
   ) {
     this.globalLimit = new SlidingWindowLimiter(config.FAPP_RESERVE_RATE_PER_MIN, 60_000, 1);
     this.slotLimit = new SlidingWindowLimiter(config.FAPP_SLOT_RATE_PER_MIN, 60_000);
@@ -141,6 +143,7 @@ export class ReservationService implements OnModuleInit, OnModuleDestroy {
         throw new ServerError('fapp.mailbox_in_use', 409, 'This mailbox already belongs to a reservation; make a new reservation.');
       }
     });
+    this.index.changed([r.therapistId]);
     this.emit(this.reservedListeners, { bytes: r.bytes, therapistId: r.therapistId, mailboxId: r.mailboxIdHex, heldUntilMs: heldUntil.getTime(), meshAddress: announce?.meshAddress });
     return { mailboxId: r.mailboxIdHex, heldUntil: heldUntil.toISOString() };
   }
@@ -170,6 +173,7 @@ export class ReservationService implements OnModuleInit, OnModuleDestroy {
       await this.repo.deleteHold(m, c.therapistId, c.slotIdHex);
       await this.repo.setMailbox(m, c.mailboxIdHex, 'cancelled');
     });
+    this.index.changed([c.therapistId]);
   }
 
   async challenge(): Promise<{ challenge: string; expiresAt: string }> {
@@ -210,6 +214,7 @@ export class ReservationService implements OnModuleInit, OnModuleDestroy {
       await this.repo.setMailbox(m, c.mailboxIdHex, c.decision, c.bytes);
       return t.change;
     });
+    this.index.changed([c.therapistId]);
     if (change !== 'none') this.emit(this.answeredListeners, { bytes: c.bytes, therapistId: c.therapistId, mailboxId: c.mailboxIdHex, decision: c.decision });
     return { decision: c.decision };
   }
@@ -225,6 +230,7 @@ export class ReservationService implements OnModuleInit, OnModuleDestroy {
       await this.repo.deleteHold(m, r.therapistId, r.slotIdHex);
       await this.repo.setMailbox(m, hold.mailbox_id, 'released');
     });
+    this.index.changed([r.therapistId]);
   }
 }
 

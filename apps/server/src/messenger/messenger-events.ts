@@ -19,6 +19,8 @@ type Frame = { t: 'm'; m: QueuedMessage[] } | { t: 'g' } | { t: 'k'; n: number }
 export const NATS_SUBJECT_PREFIX = 'qpc.dev.';
 /** Every instance listens here: the payload is a JSON list of device ids whose sessions ended (logout, revocation, account deletion). */
 export const NATS_SESSIONS_ENDED = 'qpc.sessions.ended';
+/** Every instance listens here: the payload is a JSON list of therapist ids whose announce, slots or holds changed (FAPP search index). */
+export const NATS_FAPP_CHANGED = 'qpc.fapp.changed';
 
 /**
  * Fan-out of committed events (new messages, device gone, key packages low) to the WebSocket
@@ -65,6 +67,18 @@ export class MessengerEvents implements OnModuleInit, OnModuleDestroy {
           return;
         }
         if (Array.isArray(ids)) this.bus.emit('sessions-ended', ids.filter((d): d is string => typeof d === 'string'));
+      },
+    });
+    this.nc.subscribe(NATS_FAPP_CHANGED, {
+      callback: (err, msg) => {
+        if (err) return;
+        let ids: unknown;
+        try {
+          ids = msg.json<unknown>();
+        } catch {
+          return;
+        }
+        if (Array.isArray(ids)) this.bus.emit('fapp-changed', ids.filter((d): d is string => typeof d === 'string'));
       },
     });
     await this.nc.flush();
@@ -127,6 +141,22 @@ export class MessengerEvents implements OnModuleInit, OnModuleDestroy {
   onSessionsEnded(fn: (deviceIds: string[] | null) => void): () => void {
     this.bus.on('sessions-ended', fn);
     return () => this.bus.off('sessions-ended', fn);
+  }
+
+  /** FAPP therapists changed in a commit of this instance: other instances re-read them (this one has already applied them). */
+  fappChanged(therapistIds: string[]): void {
+    const nc = this.nc;
+    if (!nc || nc.isClosed() || therapistIds.length === 0) return;
+    try {
+      nc.publish(NATS_FAPP_CHANGED, Buffer.from(JSON.stringify(therapistIds)));
+    } catch (e) {
+      this.log.warn(`NATS publish failed: ${(e as Error).message}`);
+    }
+  }
+  /** Therapists changed on another instance; `null`: changes may have been missed (NATS reconnected), re-read everything. */
+  onFappChanged(fn: (therapistIds: string[] | null) => void): () => void {
+    this.bus.on('fapp-changed', fn);
+    return () => this.bus.off('fapp-changed', fn);
   }
 
   messages(deviceId: string, messages: QueuedMessage[]): void {
@@ -226,6 +256,7 @@ export class MessengerEvents implements OnModuleInit, OnModuleDestroy {
       if (s.type === 'reconnect') {
         // The subscriptions are renewed by the client on reconnect; what ended meanwhile was missed.
         this.bus.emit('sessions-ended', null);
+        this.bus.emit('fapp-changed', null);
         this.natsUp = true;
         this.log.log('NATS reconnected; waiting listeners re-read their queues');
         for (const deviceId of this.subs.keys()) this.bus.emit(`m:${deviceId}`, []);

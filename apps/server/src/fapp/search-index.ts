@@ -1,0 +1,376 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { announceMatches, slotMatches, type Announce, type MatchableAnnounce, type SlotFilter } from '@qpc/fapp';
+import { Clock } from '../common/clock.js';
+import { MessengerEvents } from '../messenger/messenger-events.js';
+import { FappRepository, type IndexAnnounceRow, type IndexSlotRow, type SearchRow } from './fapp.repository.js';
+
+/** Expired announces leave memory this often (searches skip them at once anyway). */
+const SWEEP_MS = 60_000;
+/** With other instances (NATS), the whole index is re-read this often, in case a change message was lost. */
+const RESYNC_MS = 5 * 60_000;
+
+/** One therapist's current announce: what the filter reads, plus its slots by id. */
+interface Entry {
+  therapistId: string;
+  sequence: number;
+  announce: MatchableAnnounce;
+  verified: boolean;
+  authority: string | null;
+  slots: Map<string, IndexedSlot>;
+  /** Value of `FappSearchIndex.writes` when this instance last wrote the entry from its own commit. */
+  writtenAt: number;
+}
+
+interface IndexedSlot {
+  entry: Entry;
+  slotId: string;
+  startMs: number;
+  durationMin: number;
+  terminart: number;
+  groupSize: number;
+  /** 0 when free; the end of a hold (ms); Infinity when booked. Free again once `takenUntil <= now`. */
+  takenUntil: number;
+}
+
+/** An entry's content, from the database or from an announce this instance just stored. */
+interface EntryData {
+  therapistId: string;
+  sequence: number;
+  announce: MatchableAnnounce;
+  verified: boolean;
+  authority: string | null;
+  slots: Omit<IndexedSlot, 'entry'>[];
+}
+
+/** Search order: earliest first, then therapist id, then slot id (the database's `ORDER BY … COLLATE "C"`; ids are hex). */
+function before(a: IndexedSlot, b: IndexedSlot): boolean {
+  if (a.startMs !== b.startMs) return a.startMs < b.startMs;
+  if (a.entry.therapistId !== b.entry.therapistId) return a.entry.therapistId < b.entry.therapistId;
+  return a.slotId < b.slotId;
+}
+
+/** Slots in search order. Inserts and removals are a binary search and one splice. */
+class SortedSlots {
+  readonly items: IndexedSlot[] = [];
+
+  /** First position whose slot does not come before `s` (or whose start is not before `startMs`). */
+  lowerBound(s: IndexedSlot | number): number {
+    let lo = 0;
+    let hi = this.items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const m = this.items[mid]!;
+      if (typeof s === 'number' ? m.startMs < s : before(m, s)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  insert(s: IndexedSlot): void {
+    this.items.splice(this.lowerBound(s), 0, s);
+  }
+
+  remove(s: IndexedSlot): void {
+    const i = this.lowerBound(s);
+    if (this.items[i] === s) this.items.splice(i, 1);
+  }
+}
+
+/**
+ * The server's search, answered from memory: every current announce's filter fields and slots,
+ * with the holds on them, in search order (all slots, and per two-digit PLZ region). The same
+ * predicates as the on-device matcher (`announceMatches`, `slotMatches` in @qpc/fapp) decide a
+ * hit, and the result is the one `FappRepository.search` gives for the same filter (tested).
+ *
+ * The database stays the truth; the index follows it:
+ * - announces this instance stores are applied from the announce itself after the statement
+ *   commits (`applyStored`), kept only if their sequence is higher than the entry's;
+ * - any other change (holds, confirmations, revocations) names its therapists (`changed`), and
+ *   those therapists are re-read from the database before the next search answers, so a
+ *   search on this instance always sees this instance's own commits;
+ * - with NATS, both reach the other instances as therapist ids on `qpc.fapp.changed`, which
+ *   re-read them; after a NATS reconnect, and every 5 minutes, the whole index is re-read.
+ * Reservations do not trust the index: a hold is still taken by the database's constraint.
+ */
+@Injectable()
+export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy {
+  private entries = new Map<string, Entry>();
+  private all = new SortedSlots();
+  private regions = new Map<string, SortedSlots>();
+  /** The slots that are in `all` and their region's list. */
+  private listed = new WeakSet<IndexedSlot>();
+  /** Therapists to re-read from the database before the next search answers. */
+  private dirty = new Set<string>();
+  private flushing: Promise<void> | undefined;
+  private loading: Promise<void> | undefined;
+  private loaded = false;
+  /** Counts this instance's own writes into entries (see Entry.writtenAt). */
+  private writes = 0;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private offRemote: (() => void) | undefined;
+  private readonly log = new Logger('fapp-search-index');
+
+  constructor(
+    @Inject(FappRepository) private readonly repo: FappRepository,
+    @Inject(Clock) private readonly clock: Clock,
+    @Inject(MessengerEvents) private readonly events: MessengerEvents,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.offRemote = this.events.onFappChanged((ids) => {
+      if (ids === null) void this.reload().catch(() => undefined);
+      else this.markDirty(ids);
+    });
+    void this.ready().catch((e: unknown) => this.log.warn(`initial load failed, retried on the next search: ${(e as Error).message}`));
+    this.timers.push(setInterval(() => this.sweep(), SWEEP_MS).unref());
+    if (this.events.distributed) this.timers.push(setInterval(() => void this.reload().catch(() => undefined), RESYNC_MS).unref());
+  }
+
+  onModuleDestroy(): void {
+    this.offRemote?.();
+    for (const t of this.timers) clearInterval(t);
+  }
+
+  /** Number of slots held in memory (current and expired-but-not-swept announces). */
+  get size(): number {
+    return this.all.items.length;
+  }
+
+  /** The hits `FappRepository.search` gives for the same filter and time, from memory. */
+  async search(f: SlotFilter, nowMs: number, limit: number): Promise<SearchRow[]> {
+    await this.ready();
+    if (this.dirty.size > 0 || this.flushing) await this.flush();
+    const list = f.plzPrefix ? this.regions.get(f.plzPrefix.slice(0, 2)) : this.all;
+    const hits: SearchRow[] = [];
+    if (!list) return hits;
+    const items = list.items;
+    for (let i = list.lowerBound(Math.max(f.fromMs ?? nowMs, nowMs)); i < items.length && hits.length < limit; i++) {
+      const s = items[i]!;
+      if (f.untilMs !== undefined && s.startMs >= f.untilMs) break;
+      if (s.takenUntil > nowMs || !slotMatches(s, f, nowMs) || !announceMatches(s.entry, f, nowMs)) continue;
+      const e = s.entry;
+      hits.push({
+        therapist_id: e.therapistId,
+        slot_id: s.slotId,
+        start_at: new Date(s.startMs),
+        duration_min: s.durationMin,
+        terminart: s.terminart,
+        group_size: s.groupSize,
+        plz: e.announce.plz,
+        verified: e.verified,
+        authority: e.authority,
+      });
+    }
+    return hits;
+  }
+
+  /**
+   * Announces this instance has just stored (their statement committed). Slots keep their holds
+   * across a re-announce, as their rows do. Other instances re-read these therapists.
+   */
+  applyStored(stored: readonly { a: Announce; verified: boolean; attestation: { authority: string } | null }[]): void {
+    if (stored.length === 0) return;
+    for (const { a, verified, attestation } of stored) {
+      const current = this.entries.get(a.therapistId);
+      if (current && current.sequence >= a.sequence) continue;
+      this.put(
+        {
+          therapistId: a.therapistId,
+          sequence: a.sequence,
+          announce: a,
+          verified,
+          authority: attestation?.authority ?? null,
+          slots: a.slots.map((s) => ({
+            slotId: s.idHex,
+            startMs: s.startMs,
+            durationMin: s.durationMinutes,
+            terminart: s.terminart,
+            groupSize: s.groupSize,
+            takenUntil: current?.slots.get(s.idHex)?.takenUntil ?? 0,
+          })),
+        },
+        true,
+      );
+    }
+    this.events.fappChanged(stored.map((w) => w.a.therapistId));
+  }
+
+  /** These therapists changed in a commit of this instance (a hold, a booking, a revocation): re-read them here and on other instances. */
+  changed(therapistIds: readonly string[]): void {
+    if (therapistIds.length === 0) return;
+    this.markDirty(therapistIds);
+    this.events.fappChanged([...therapistIds]);
+  }
+
+  /** Re-reads the whole index from the database (after a bulk load, a trust change, a NATS reconnect). */
+  reload(): Promise<void> {
+    const run = (async () => {
+      // A re-read already under way is older than this snapshot: let it land first.
+      await this.flushing?.catch(() => undefined);
+      const since = this.writes;
+      const { announces, slots } = await this.repo.searchState(this.clock.now());
+      const old = this.entries;
+      this.entries = new Map();
+      this.all = new SortedSlots();
+      this.regions = new Map();
+      this.listed = new WeakSet();
+      for (const d of entryData(announces, slots)) this.put(d, false, true);
+      for (const list of [this.all, ...this.regions.values()]) list.items.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+      // Announces this instance stored while the snapshot was read may be newer than it.
+      for (const e of old.values()) {
+        if (e.writtenAt > since && (this.entries.get(e.therapistId)?.sequence ?? -1) < e.sequence) this.put(dataOf(e), true);
+      }
+      this.loaded = true;
+    })();
+    const loading = run.finally(() => {
+      if (this.loading === loading) this.loading = undefined;
+    });
+    this.loading = loading;
+    return loading;
+  }
+
+  private async ready(): Promise<void> {
+    if (this.loading) return this.loading;
+    if (!this.loaded) return this.reload();
+  }
+
+  private markDirty(ids: readonly string[]): void {
+    for (const id of ids) this.dirty.add(id);
+  }
+
+  /** Re-reads the dirty therapists until none is left; one read at a time. */
+  private flush(): Promise<void> {
+    this.flushing ??= (async () => {
+      try {
+        while (this.dirty.size > 0) {
+          const ids = [...this.dirty];
+          this.dirty.clear();
+          const since = this.writes;
+          try {
+            const { announces, slots } = await this.repo.searchState(this.clock.now(), ids);
+            const fresh = new Map(entryData(announces, slots).map((d) => [d.therapistId, d]));
+            for (const id of ids) {
+              const d = fresh.get(id);
+              const e = this.entries.get(id);
+              // An announce this instance stored after the read began is newer than what was read.
+              if (e && e.writtenAt > since && (!d || d.sequence <= e.sequence)) continue;
+              if (d) this.put(d, false);
+              else if (e) this.drop(e);
+            }
+          } catch (err) {
+            for (const id of ids) this.dirty.add(id);
+            throw err;
+          }
+        }
+      } finally {
+        this.flushing = undefined;
+      }
+    })();
+    return this.flushing;
+  }
+
+  private sweep(): void {
+    const now = this.clock.now();
+    for (const e of this.entries.values()) if (e.announce.expiresAtMs <= now) this.drop(e);
+  }
+
+  /** Sets an entry to `d`. `bulk`: a reload, which sorts its lists once at the end. */
+  private put(d: EntryData, ownWrite: boolean, bulk = false): void {
+    let e = this.entries.get(d.therapistId);
+    if (e) {
+      // A slot leaves the lists if it goes, moves in time, or its therapist moves to another region.
+      const next = new Map(d.slots.map((n) => [n.slotId, n]));
+      const moved = region(e.announce.plz) !== region(d.announce.plz);
+      for (const s of e.slots.values()) if (moved || next.get(s.slotId)?.startMs !== s.startMs) this.unlist(s);
+      e.sequence = d.sequence;
+      e.announce = d.announce;
+      e.verified = d.verified;
+      e.authority = d.authority;
+    } else {
+      e = { therapistId: d.therapistId, sequence: d.sequence, announce: d.announce, verified: d.verified, authority: d.authority, slots: new Map(), writtenAt: 0 };
+      this.entries.set(e.therapistId, e);
+    }
+    if (ownWrite) e.writtenAt = ++this.writes;
+    const old = e.slots;
+    e.slots = new Map();
+    for (const n of d.slots) {
+      const s: IndexedSlot = Object.assign(old.get(n.slotId) ?? { entry: e }, n);
+      e.slots.set(n.slotId, s);
+      if (!this.listed.has(s)) this.enlist(s, bulk);
+    }
+  }
+
+  private drop(e: Entry): void {
+    for (const s of e.slots.values()) this.unlist(s);
+    this.entries.delete(e.therapistId);
+  }
+
+  private enlist(s: IndexedSlot, bulk: boolean): void {
+    const key = region(s.entry.announce.plz);
+    let r = this.regions.get(key);
+    if (!r) this.regions.set(key, (r = new SortedSlots()));
+    if (bulk) {
+      this.all.items.push(s);
+      r.items.push(s);
+    } else {
+      this.all.insert(s);
+      r.insert(s);
+    }
+    this.listed.add(s);
+  }
+
+  private unlist(s: IndexedSlot): void {
+    if (!this.listed.delete(s)) return;
+    this.all.remove(s);
+    this.regions.get(region(s.entry.announce.plz))?.remove(s);
+  }
+}
+
+function region(plz: string): string {
+  return plz.slice(0, 2);
+}
+
+function dataOf(e: Entry): EntryData {
+  return {
+    therapistId: e.therapistId,
+    sequence: e.sequence,
+    announce: e.announce,
+    verified: e.verified,
+    authority: e.authority,
+    slots: [...e.slots.values()].map(({ entry: _entry, ...s }) => s),
+  };
+}
+
+function entryData(announces: readonly IndexAnnounceRow[], slots: readonly IndexSlotRow[]): EntryData[] {
+  const byId = new Map<string, EntryData>();
+  for (const a of announces) {
+    byId.set(a.therapist_id, {
+      therapistId: a.therapist_id,
+      sequence: Number(a.sequence),
+      announce: {
+        plz: a.plz,
+        fachrichtungen: a.fachrichtungen,
+        altersgruppen: a.altersgruppen,
+        modalitaeten: a.modalitaeten,
+        kostentraeger: a.kostentraeger,
+        languages: a.languages,
+        barrierFree: a.barrier_free,
+        expiresAtMs: a.expires_at.getTime(),
+      } as MatchableAnnounce,
+      verified: a.verified,
+      authority: a.authority,
+      slots: [],
+    });
+  }
+  for (const s of slots) {
+    byId.get(s.therapist_id)?.slots.push({
+      slotId: s.slot_id,
+      startMs: s.start_at.getTime(),
+      durationMin: s.duration_min,
+      terminart: s.terminart,
+      groupSize: s.group_size,
+      takenUntil: s.state === 'booked' ? Infinity : s.held_until ? s.held_until.getTime() : 0,
+    });
+  }
+  return [...byId.values()];
+}

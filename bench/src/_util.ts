@@ -1,4 +1,6 @@
 // Shared timing helpers: every figure is printed beside a baseline measured in the same run.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 export interface Timing {
   ops: number;
@@ -66,4 +68,15 @@ export function intArg(name: string, fallback: number, max = Number.MAX_SAFE_INT
     process.exit(2);
   }
   return v;
+}
+
+/** A full garbage collection of this process (V8's gc(), made reachable without a command-line flag). */
+export function fullGc(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+/** The p-th percentile of an ascending list (NaN for an empty one). */
+export function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }

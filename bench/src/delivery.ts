@@ -21,8 +21,6 @@ import { fork } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { addMembers, createKeyPackage, createMlsGroup, encryptMessage, fromBase64Url, joinFromWelcome, type MlsGroup, groupId as mlsGroupId, processMessage, toBase64Url, utf8 } from '@qpc/crypto';
 import { createApp } from '../../apps/server/src/app.js';
 import { createLogger } from '../../apps/server/src/common/logger.js';
@@ -31,7 +29,7 @@ import { migrate, openDataSource } from '../../apps/server/src/database/data-sou
 import { freshDatabase } from './_db.js';
 import { call, registerUser } from '../../apps/server/src/messenger/test-kit.js';
 import type { LoadRequest, LoadResult, Pair, Via } from './delivery-load.js';
-import { fmtMs, row, intArg } from './_util.js';
+import { fmtMs, fullGc, intArg, percentile, row } from './_util.js';
 
 const CLIENTS = intArg('clients', 16);
 const SECONDS = intArg('seconds', 6);
@@ -62,16 +60,6 @@ function plaintext(i: number, k: number): Uint8Array {
   const out = new Uint8Array(MESSAGE_BYTES).fill(42);
   out.set(utf8(`pair ${i} message ${k}`));
   return out;
-}
-
-/** A full garbage collection of this process (V8's gc(), made reachable without a command-line flag). */
-function fullGc(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 /** With --profile FILE: a CPU profile of the server process during (b), for finding the cost. */

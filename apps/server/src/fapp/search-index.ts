@@ -49,30 +49,91 @@ function before(a: IndexedSlot, b: IndexedSlot): boolean {
   return a.slotId < b.slotId;
 }
 
-/** Slots in search order. Inserts and removals are a binary search and one splice. */
-class SortedSlots {
-  readonly items: IndexedSlot[] = [];
+/** Whether `m` comes before `s` (a slot), or starts before `s` (a time). */
+function lessThan(m: IndexedSlot, s: IndexedSlot | number): boolean {
+  return typeof s === 'number' ? m.startMs < s : before(m, s);
+}
 
-  /** First position whose slot does not come before `s` (or whose start is not before `startMs`). */
-  lowerBound(s: IndexedSlot | number): number {
-    let lo = 0;
-    let hi = this.items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const m = this.items[mid]!;
-      if (typeof s === 'number' ? m.startMs < s : before(m, s)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+/** First position in a sorted array whose slot does not come before `s`. */
+function lowerBound(items: readonly IndexedSlot[], s: IndexedSlot | number): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (lessThan(items[mid]!, s)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Chunks of a sorted list are split when they grow past twice this. */
+const CHUNK = 256;
+
+/**
+ * Slots in search order, as a list of sorted chunks: an insert or removal is two binary searches
+ * and a splice within one chunk (a single array of 100 000 slots made every re-announce move
+ * the whole array).
+ */
+class SortedSlots {
+  private chunks: IndexedSlot[][] = [];
+  private unsorted: IndexedSlot[] = [];
+  size = 0;
+
+  /** Bulk load: `add` in any order, then `sort` once. */
+  add(s: IndexedSlot): void {
+    this.unsorted.push(s);
+    this.size++;
+  }
+
+  sort(): void {
+    const all = this.unsorted.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+    this.unsorted = [];
+    this.chunks = [];
+    for (let i = 0; i < all.length; i += CHUNK) this.chunks.push(all.slice(i, i + CHUNK));
   }
 
   insert(s: IndexedSlot): void {
-    this.items.splice(this.lowerBound(s), 0, s);
+    this.size++;
+    if (this.chunks.length === 0) {
+      this.chunks.push([s]);
+      return;
+    }
+    const c = Math.min(this.chunkFor(s), this.chunks.length - 1);
+    const chunk = this.chunks[c]!;
+    chunk.splice(lowerBound(chunk, s), 0, s);
+    if (chunk.length > 2 * CHUNK) this.chunks.splice(c, 1, chunk.slice(0, CHUNK), chunk.slice(CHUNK));
   }
 
   remove(s: IndexedSlot): void {
-    const i = this.lowerBound(s);
-    if (this.items[i] === s) this.items.splice(i, 1);
+    const c = this.chunkFor(s);
+    const chunk = this.chunks[c];
+    if (!chunk) return;
+    const i = lowerBound(chunk, s);
+    if (chunk[i] !== s) return;
+    chunk.splice(i, 1);
+    this.size--;
+    if (chunk.length === 0) this.chunks.splice(c, 1);
+  }
+
+  /** Visits the slots starting at or after `fromMs`, in order, until `visit` returns false. */
+  scan(fromMs: number, visit: (s: IndexedSlot) => boolean): void {
+    for (let c = this.chunkFor(fromMs), first = true; c < this.chunks.length; c++, first = false) {
+      const chunk = this.chunks[c]!;
+      for (let i = first ? lowerBound(chunk, fromMs) : 0; i < chunk.length; i++) if (!visit(chunk[i]!)) return;
+    }
+  }
+
+  /** The first chunk whose last slot does not come before `s` (`chunks.length` if none). */
+  private chunkFor(s: IndexedSlot | number): number {
+    let lo = 0;
+    let hi = this.chunks.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const chunk = this.chunks[mid]!;
+      if (lessThan(chunk[chunk.length - 1]!, s)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 }
 
@@ -133,7 +194,7 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
 
   /** Number of slots held in memory (current and expired-but-not-swept announces). */
   get size(): number {
-    return this.all.items.length;
+    return this.all.size;
   }
 
   /** The hits `FappRepository.search` gives for the same filter and time, from memory. */
@@ -142,12 +203,10 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
     if (this.dirty.size > 0 || this.flushing) await this.flush();
     const list = f.plzPrefix ? this.regions.get(f.plzPrefix.slice(0, 2)) : this.all;
     const hits: SearchRow[] = [];
-    if (!list) return hits;
-    const items = list.items;
-    for (let i = list.lowerBound(Math.max(f.fromMs ?? nowMs, nowMs)); i < items.length && hits.length < limit; i++) {
-      const s = items[i]!;
-      if (f.untilMs !== undefined && s.startMs >= f.untilMs) break;
-      if (s.takenUntil > nowMs || !slotMatches(s, f, nowMs) || !announceMatches(s.entry, f, nowMs)) continue;
+    if (!list || limit < 1) return hits;
+    list.scan(Math.max(f.fromMs ?? nowMs, nowMs), (s) => {
+      if (f.untilMs !== undefined && s.startMs >= f.untilMs) return false;
+      if (s.takenUntil > nowMs || !slotMatches(s, f, nowMs) || !announceMatches(s.entry, f, nowMs)) return true;
       const e = s.entry;
       hits.push({
         therapist_id: e.therapistId,
@@ -160,7 +219,8 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
         verified: e.verified,
         authority: e.authority,
       });
-    }
+      return hits.length < limit;
+    });
     return hits;
   }
 
@@ -215,7 +275,7 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
       this.regions = new Map();
       this.listed = new WeakSet();
       for (const d of entryData(announces, slots)) this.put(d, false, true);
-      for (const list of [this.all, ...this.regions.values()]) list.items.sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0));
+      for (const list of [this.all, ...this.regions.values()]) list.sort();
       // Announces this instance stored while the snapshot was read may be newer than it.
       for (const e of old.values()) {
         if (e.writtenAt > since && (this.entries.get(e.therapistId)?.sequence ?? -1) < e.sequence) this.put(dataOf(e), true);
@@ -310,8 +370,8 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
     let r = this.regions.get(key);
     if (!r) this.regions.set(key, (r = new SortedSlots()));
     if (bulk) {
-      this.all.items.push(s);
-      r.items.push(s);
+      this.all.add(s);
+      r.add(s);
     } else {
       this.all.insert(s);
       r.insert(s);

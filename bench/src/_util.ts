@@ -1,4 +1,5 @@
 // Shared timing helpers: every figure is printed beside a baseline measured in the same run.
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -79,4 +80,31 @@ export function fullGc(): void {
 /** The p-th percentile of an ascending list (NaN for an empty one). */
 export function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/**
+ * Watches this process while a phase runs: how late its event loop ran (a stall holds every
+ * message it handles) and its garbage-collection pauses. A diagnostic for a latency tail: it
+ * says in which process a stall was; `stop()` gives the line to print.
+ */
+export function watchProcess(): { stop(): string } {
+  const delay = monitorEventLoopDelay({ resolution: 1 });
+  const gc: number[] = [];
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gc.push(e.duration);
+  });
+  delay.enable();
+  obs.observe({ entryTypes: ['gc'] });
+  return {
+    stop() {
+      delay.disable();
+      obs.disconnect();
+      gc.sort((a, b) => a - b);
+      const ms = (ns: number) => fmtMs(ns / 1e6);
+      return (
+        `event-loop delay p50 ${ms(delay.percentile(50))} / p99 ${ms(delay.percentile(99))} / max ${ms(delay.max)} ms; ` +
+        `${gc.length} GC pauses, ${gc.filter((d) => d > 10).length} over 10 ms, max ${fmtMs(gc.at(-1) ?? 0)} ms`
+      );
+    },
+  };
 }

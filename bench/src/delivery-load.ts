@@ -5,6 +5,7 @@ import { Agent, request } from 'node:http';
 import { Pool, type PoolClient } from 'pg';
 import { type AnswerFrame, SocketSender } from '@qpc/sdk';
 import { WebSocket } from 'ws';
+import { watchProcess } from './_util.js';
 
 export interface Pair {
   senderToken: string;
@@ -44,6 +45,8 @@ export interface LoadResult {
   errors: string[];
   /** CPU time of this (client) process during the phase, ms. */
   cpuMs?: number;
+  /** Open loop: this (client) process's event-loop delay and GC pauses during the phase (watchProcess). */
+  stalls?: string;
 }
 
 /** Per pair: the next stock index to send (kept across phases: every send is a new ciphertext until the stock runs out). */
@@ -221,6 +224,7 @@ async function openLoop(req: Extract<Phase, { kind: 'open' }>): Promise<LoadResu
     };
   });
   const interval = 1000 / req.ratePerSec;
+  const watch = watchProcess();
   const start = performance.now();
   const inflight: Promise<void>[] = [];
   let n = 0;
@@ -250,9 +254,10 @@ async function openLoop(req: Extract<Phase, { kind: 'open' }>): Promise<LoadResu
   const until = performance.now() + 5000;
   while (latencies.length < n - errors.length && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
   const ms = performance.now() - start;
+  const stalls = watch.stop();
   conns.forEach((c) => c.close());
   out.close();
-  return { messages: n, ms, latencies, errors };
+  return { messages: n, ms, latencies, errors, stalls };
 }
 
 /**

@@ -29,7 +29,7 @@ import { migrate, openDataSource } from '../../apps/server/src/database/data-sou
 import { freshDatabase } from './_db.js';
 import { call, registerUser } from '../../apps/server/src/messenger/test-kit.js';
 import type { LoadRequest, LoadResult, Pair, Via } from './delivery-load.js';
-import { fmtMs, fullGc, intArg, percentile, row } from './_util.js';
+import { fmtMs, fullGc, intArg, percentile, row, watchProcess } from './_util.js';
 
 const CLIENTS = intArg('clients', 16);
 const SECONDS = intArg('seconds', 6);
@@ -160,7 +160,7 @@ async function main(): Promise<void> {
     const rawCpu = process.cpuUsage(cpu);
     const rawRate = (rawRes.messages / rawRes.ms) * 1000;
     // (b) and (c) once per way of sending: HTTP requests, and `send` frames on the sender's socket.
-    const runs: { via: Via; closed: LoadResult; closedCpu: NodeJS.CpuUsage; rate: number; open: LoadResult; half: number }[] = [];
+    const runs: { via: Via; closed: LoadResult; closedCpu: NodeJS.CpuUsage; rate: number; open: LoadResult; half: number; stalls: string }[] = [];
     for (const via of VIAS) {
       await load({ kind: 'closed', port, ms: 1000, via });
       cpu = process.cpuUsage();
@@ -170,8 +170,9 @@ async function main(): Promise<void> {
       const closedCpu = process.cpuUsage(cpu);
       const rate = (closed.messages / closed.ms) * 1000;
       const half = OPEN_RATE > 0 ? OPEN_RATE : Math.max(1, Math.floor(rate / 2));
+      const watch = watchProcess();
       const open = await load({ kind: 'open', port, ms, ratePerSec: half, via });
-      runs.push({ via, closed, closedCpu, rate, open, half });
+      runs.push({ via, closed, closedCpu, rate, open, half, stalls: watch.stop() });
     }
     for (const [name, r] of [['raw', rawRes] as const, ...runs.flatMap((x) => [[`closed ${x.via}`, x.closed] as const, [`open ${x.via}`, x.open] as const])]) {
       if (r.errors.length > 0) console.log(`  ${name} errors: ${r.errors.join(' | ')}`);
@@ -209,6 +210,10 @@ async function main(): Promise<void> {
       console.log(
         row([`(c) the same at ${OPEN_RATE > 0 ? '--open-rate' : 'half of (b)'}: ${x.half}/s open loop, ${x.open.messages} sent, ${lat.length} pushed`, ((x.open.messages / x.open.ms) * 1000).toFixed(0), `${fmtMs(percentile(lat, 50))} / ${fmtMs(percentile(lat, 99))} ms`], W),
       );
+    }
+    for (const x of runs) {
+      console.log(`during (c), ${x.via}: server process ${x.stalls}`);
+      console.log(`during (c), ${x.via}: client process ${x.open.stalls ?? '-'}`);
     }
     const perMsg = (c: NodeJS.CpuUsage, n: number) => fmtMs((c.user + c.system) / 1000 / Math.max(1, n));
     const clientPerMsg = (r: LoadResult) => fmtMs((r.cpuMs ?? NaN) / Math.max(1, r.messages));

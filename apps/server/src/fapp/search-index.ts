@@ -42,6 +42,9 @@ interface EntryData {
   slots: Omit<IndexedSlot, 'entry'>[];
 }
 
+/** An announce this instance has stored, as `applyStored` takes it. */
+type StoredAnnounce = { a: Announce; verified: boolean; attestation: { authority: string } | null };
+
 /** Search order: earliest first, then therapist id, then slot id (the database's `ORDER BY … COLLATE "C"`; ids are hex). */
 function before(a: IndexedSlot, b: IndexedSlot): boolean {
   if (a.startMs !== b.startMs) return a.startMs < b.startMs;
@@ -145,7 +148,8 @@ class SortedSlots {
  *
  * The database stays the truth; the index follows it:
  * - announces this instance stores are applied from the announce itself after the statement
- *   commits (`applyStored`), kept only if their sequence is higher than the entry's;
+ *   commits (`applyStored`; once the request is answered, or before the next search, whichever
+ *   is first), kept only if their sequence is higher than the entry's;
  * - any other change (holds, confirmations, revocations) names its therapists (`changed`), and
  *   those therapists are re-read from the database before the next search answers, so a
  *   search on this instance always sees this instance's own commits;
@@ -160,6 +164,9 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
   private regions = new Map<string, SortedSlots>();
   /** The slots that are in `all` and their region's list. */
   private listed = new WeakSet<IndexedSlot>();
+  /** Announces this instance stored, not yet in the index (see applyStored). */
+  private toApply: StoredAnnounce[] = [];
+  private applyScheduled = false;
   /** Therapists to re-read from the database before the next search answers. */
   private dirty = new Set<string>();
   private flushing: Promise<void> | undefined;
@@ -201,6 +208,7 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
   async search(f: SlotFilter, nowMs: number, limit: number): Promise<SearchRow[]> {
     await this.ready();
     if (this.dirty.size > 0 || this.flushing) await this.flush();
+    this.applyPending();
     const list = f.plzPrefix ? this.regions.get(f.plzPrefix.slice(0, 2)) : this.all;
     const hits: SearchRow[] = [];
     if (!list || limit < 1) return hits;
@@ -228,9 +236,24 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
    * Announces this instance has just stored (their statement committed). Slots keep their holds
    * across a re-announce, as their rows do. Other instances re-read these therapists.
    */
-  applyStored(stored: readonly { a: Announce; verified: boolean; attestation: { authority: string } | null }[]): void {
+  applyStored(stored: readonly StoredAnnounce[]): void {
     if (stored.length === 0) return;
-    for (const { a, verified, attestation } of stored) {
+    // Applied once the request that stored them has been answered (or before the next search,
+    // whichever comes first): the work stays off the ingest's critical path.
+    for (const w of stored) this.toApply.push(w);
+    if (!this.applyScheduled) {
+      this.applyScheduled = true;
+      setImmediate(() => this.applyPending());
+    }
+    this.events.fappChanged(stored.map((w) => w.a.therapistId));
+  }
+
+  /** Puts the stored announces waiting in `toApply` into the index. */
+  private applyPending(): void {
+    this.applyScheduled = false;
+    const batch = this.toApply;
+    this.toApply = [];
+    for (const { a, verified, attestation } of batch) {
       const current = this.entries.get(a.therapistId);
       if (current && current.sequence >= a.sequence) continue;
       this.put(
@@ -252,7 +275,6 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
         true,
       );
     }
-    this.events.fappChanged(stored.map((w) => w.a.therapistId));
   }
 
   /** These therapists changed in a commit of this instance (a hold, a booking, a revocation): re-read them here and on other instances. */
@@ -312,8 +334,13 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
             for (const id of ids) {
               const d = fresh.get(id);
               const e = this.entries.get(id);
-              // An announce this instance stored after the read began is newer than what was read.
-              if (e && e.writtenAt > since && (!d || d.sequence <= e.sequence)) continue;
+              // An announce this instance stored after the read began is newer than what was
+              // read, but it carried the holds of the entry it replaced, which this read was
+              // meant to correct: read the therapist again.
+              if (e && e.writtenAt > since && (!d || d.sequence <= e.sequence)) {
+                this.dirty.add(id);
+                continue;
+              }
               if (d) this.put(d, false);
               else if (e) this.drop(e);
             }

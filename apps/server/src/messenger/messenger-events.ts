@@ -34,6 +34,9 @@ export const NATS_FAPP_CHANGED = 'qpc.fapp.changed';
  * Ended sessions (logout, device revocation, account deletion) go to every instance on
  * `qpc.sessions.ended`, so that cached session lookups (SessionStore) are dropped at once. While
  * that subject cannot be trusted (NATS configured but not connected) `sessionCacheUsable` is false.
+ *
+ * FAPP therapists whose announce, slots or holds changed go to every instance on
+ * `qpc.fapp.changed`, so that each instance's search index re-reads them (FappSearchIndex).
  */
 @Injectable()
 export class MessengerEvents implements OnModuleInit, OnModuleDestroy {
@@ -57,30 +60,24 @@ export class MessengerEvents implements OnModuleInit, OnModuleDestroy {
       throw new Error(`NATS_URL: cannot connect (${(e as Error).message})`, { cause: e });
     }
     for (const deviceId of this.subs.keys()) this.natsSubscribe(deviceId);
-    this.nc.subscribe(NATS_SESSIONS_ENDED, {
-      callback: (err, msg) => {
-        if (err) return;
-        let ids: unknown;
-        try {
-          ids = msg.json<unknown>();
-        } catch {
-          return;
-        }
-        if (Array.isArray(ids)) this.bus.emit('sessions-ended', ids.filter((d): d is string => typeof d === 'string'));
-      },
-    });
-    this.nc.subscribe(NATS_FAPP_CHANGED, {
-      callback: (err, msg) => {
-        if (err) return;
-        let ids: unknown;
-        try {
-          ids = msg.json<unknown>();
-        } catch {
-          return;
-        }
-        if (Array.isArray(ids)) this.bus.emit('fapp-changed', ids.filter((d): d is string => typeof d === 'string'));
-      },
-    });
+    // Instance-wide subjects: a JSON list of ids, re-emitted locally (anything else is ignored).
+    for (const [subject, event] of [
+      [NATS_SESSIONS_ENDED, 'sessions-ended'],
+      [NATS_FAPP_CHANGED, 'fapp-changed'],
+    ] as const) {
+      this.nc.subscribe(subject, {
+        callback: (err, msg) => {
+          if (err) return;
+          let ids: unknown;
+          try {
+            ids = msg.json<unknown>();
+          } catch {
+            return;
+          }
+          if (Array.isArray(ids)) this.bus.emit(event, ids.filter((d): d is string => typeof d === 'string'));
+        },
+      });
+    }
     await this.nc.flush();
     this.natsUp = true;
     void this.watch(this.nc);

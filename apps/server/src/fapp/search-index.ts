@@ -311,9 +311,15 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
     return loading;
   }
 
+  /**
+   * Waits for a load in flight. Once the index has been loaded, a failed re-read leaves it as it
+   * was (logged) rather than failing the search; before that, the search fails and the next one
+   * tries again.
+   */
   private async ready(): Promise<void> {
-    if (this.loading) return this.loading;
-    if (!this.loaded) return this.reload();
+    if (!this.loading) return this.loaded ? undefined : this.reload();
+    if (!this.loaded) return this.loading;
+    return this.loading.catch((e: unknown) => this.log.warn(`re-read failed, answering from the index as it was: ${(e as Error).message}`));
   }
 
   private markDirty(ids: readonly string[]): void {

@@ -1,0 +1,199 @@
+// The search index on its own, over a stand-in for the repository (the database side is covered
+// by search-index.e2e-spec.ts): its order and filtering against the on-device matcher over many
+// random announces, what it does when the database fails, and the re-read race.
+import type { Announce, SlotFilter } from '@qpc/fapp';
+import { matchSlots } from '@qpc/fapp';
+import { describe, expect, it } from 'vitest';
+import type { Clock } from '../common/clock.js';
+import { MessengerEvents } from '../messenger/messenger-events.js';
+import type { FappRepository, IndexAnnounceRow, IndexSlotRow } from './fapp.repository.js';
+import { FappSearchIndex } from './search-index.js';
+
+const NOW = Date.UTC(2026, 11, 1, 8, 0);
+const DAY = 86_400_000;
+const clock: Clock = { now: () => NOW };
+
+/** A small deterministic generator, so a failure names its case. */
+function rng(seed: number) {
+  let x = seed;
+  return (n: number) => {
+    x = (x * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return x % n;
+  };
+}
+
+const hex = (n: number, width: number) => n.toString(16).padStart(width, '0');
+
+function announce(r: (n: number) => number, id: number, sequence: number): Announce {
+  const slots = Array.from({ length: 1 + r(12) }, (_, k) => ({
+    id: new Uint8Array(16),
+    idHex: hex(id * 100 + k, 32),
+    startMs: NOW - DAY + r(30 * 96) * 15 * 60_000,
+    durationMinutes: 50 as const,
+    terminart: 1 + r(5),
+    groupSize: 0,
+  }));
+  return {
+    therapistId: hex(id, 64),
+    plz: `${['10', '20', '80', '99', '01'][r(5)]}${hex(r(900) + 100, 3).replace(/[a-f]/g, '5')}`,
+    fachrichtungen: [1 + r(4)],
+    altersgruppen: [1 + r(2)],
+    modalitaeten: [1 + r(3)],
+    kostentraeger: [1 + r(4), 1 + r(4)],
+    languages: r(3) === 0 ? ['de', 'en'] : ['de'],
+    barrierFree: r(2) === 0,
+    expiresAtMs: NOW + (r(10) === 0 ? -1 : 7 * DAY),
+    slots,
+    sequence,
+    issuedAtMs: NOW - 1000,
+  } as unknown as Announce;
+}
+
+/** Rows as the repository gives them, for one announce and its holds. */
+function rows(a: Announce, verified: boolean, holds: Map<string, IndexSlotRow['state']> = new Map()) {
+  const ann: IndexAnnounceRow = {
+    therapist_id: a.therapistId,
+    sequence: String(a.sequence),
+    plz: a.plz,
+    verified,
+    authority: verified ? 'Demo' : null,
+    fachrichtungen: a.fachrichtungen,
+    altersgruppen: a.altersgruppen,
+    modalitaeten: a.modalitaeten,
+    kostentraeger: a.kostentraeger,
+    languages: a.languages,
+    barrier_free: a.barrierFree,
+    expires_at: new Date(a.expiresAtMs),
+  };
+  const slots: IndexSlotRow[] = a.slots.map((s) => ({
+    therapist_id: a.therapistId,
+    slot_id: s.idHex,
+    start_at: new Date(s.startMs),
+    duration_min: s.durationMinutes,
+    terminart: s.terminart,
+    group_size: s.groupSize,
+    state: holds.get(s.idHex) ?? null,
+    held_until: holds.get(s.idHex) === 'held' ? new Date(NOW + 15 * 60_000) : null,
+  }));
+  return { ann, slots };
+}
+
+/** A repository whose searchState reads `db` when called and answers when `gate` lets it. */
+function fakeRepo(db: Map<string, ReturnType<typeof rows>>) {
+  const state = { calls: 0, fail: false, gate: undefined as Promise<void> | undefined };
+  const repo = {
+    async searchState(nowMs: number, ids?: readonly string[]) {
+      state.calls++;
+      if (state.fail) throw new Error('database unavailable');
+      const picked = [...db.values()].filter((x) => x.ann.expires_at.getTime() > nowMs && (!ids || ids.includes(x.ann.therapist_id)));
+      const answer = { announces: picked.map((x) => x.ann), slots: picked.flatMap((x) => x.slots) };
+      if (state.gate) await state.gate;
+      return answer;
+    },
+  };
+  return { repo: repo as unknown as FappRepository, state };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A current announce whose slots all lie ahead. */
+function ahead(a: Announce): Announce {
+  return { ...a, expiresAtMs: NOW + DAY, slots: a.slots.map((s, k) => ({ ...s, startMs: NOW + (k + 1) * 3_600_000 })) };
+}
+
+describe('FappSearchIndex', () => {
+  it('finds what the on-device matcher finds, in its order, over 400 announces and 200 re-announces', async () => {
+    const r = rng(42);
+    const { repo } = fakeRepo(new Map());
+    const index = new FappSearchIndex(repo, clock, new MessengerEvents());
+    await index.reload(); // an empty database, as at boot; everything after comes from this instance
+    const latest = new Map<string, { announce: Announce; verified: boolean }>();
+    const write = (a: Announce) => {
+      const w = { a, verified: r(4) > 0, attestation: { authority: 'Demo' } };
+      latest.set(a.therapistId, { announce: a, verified: w.verified });
+      return w;
+    };
+    const first = Array.from({ length: 400 }, (_, i) => write(announce(r, i, 1)));
+    for (let i = 0; i < first.length; i += 37) index.applyStored(first.slice(i, i + 37));
+    // Re-announces: new slots, times and regions; an older sequence must not win.
+    index.applyStored(Array.from({ length: 200 }, (_, i) => write(announce(r, r(400), 2 + i))));
+    index.applyStored([{ a: announce(r, 3, 0), verified: true, attestation: null }]);
+    await settle();
+    // More than two chunks' worth, so inserts split chunks.
+    expect(index.size).toBeGreaterThan(1024);
+
+    const filters: SlotFilter[] = [{}, { plzPrefix: '10' }, { plzPrefix: '991' }, { verifiedOnly: true, kostentraeger: [1] }, { terminarten: [5], language: 'en' }];
+    for (let i = 0; i < 60; i++) {
+      filters.push({
+        ...(r(2) ? { plzPrefix: ['10', '20', '80', '99', '01'][r(5)]! } : {}),
+        ...(r(3) === 0 ? { fachrichtungen: [1 + r(4)] } : {}),
+        ...(r(3) === 0 ? { terminarten: [1 + r(5)] } : {}),
+        ...(r(4) === 0 ? { barrierFreeOnly: true } : {}),
+        ...(r(3) === 0 ? { fromMs: NOW + r(20) * DAY, untilMs: NOW + (21 + r(9)) * DAY } : {}),
+        limit: 1 + r(200),
+      } as SlotFilter);
+    }
+    let hits = 0;
+    for (const f of filters) {
+      const got = (await index.search(f, NOW, f.limit ?? 50)).map((h) => `${h.therapist_id}/${h.slot_id}@${h.start_at.getTime()}`);
+      const want = matchSlots(latest.values(), f, { nowMs: NOW }).map((m) => `${m.therapistId}/${m.slot.idHex}@${m.slot.startMs}`);
+      expect(got, JSON.stringify(f)).toEqual(want);
+      hits += got.length;
+    }
+    expect(hits).toBeGreaterThan(2000);
+  });
+
+  it('fails a search while it has never loaded, then loads on the next one', async () => {
+    const r = rng(7);
+    const a = ahead(announce(r, 1, 1));
+    const { repo, state } = fakeRepo(new Map([[a.therapistId, rows(a, true)]]));
+    const index = new FappSearchIndex(repo, clock, new MessengerEvents());
+    state.fail = true;
+    await expect(index.search({}, NOW, 50)).rejects.toThrow('database unavailable');
+    state.fail = false;
+    expect((await index.search({}, NOW, 500)).length).toBeGreaterThan(0);
+  });
+
+  it('keeps answering from what it has when a later re-read fails', async () => {
+    const r = rng(8);
+    const a = ahead(announce(r, 1, 1));
+    const { repo, state } = fakeRepo(new Map([[a.therapistId, rows(a, true)]]));
+    const index = new FappSearchIndex(repo, clock, new MessengerEvents());
+    const before = await index.search({}, NOW, 500);
+    expect(before.length).toBeGreaterThan(0);
+    state.fail = true;
+    const failed = index.reload();
+    expect(await index.search({}, NOW, 500)).toEqual(before);
+    await expect(failed).rejects.toThrow('database unavailable');
+  });
+
+  it('reads a therapist again when an announce it stored overtook a re-read of its holds', async () => {
+    const r = rng(9);
+    const v1 = ahead(announce(r, 1, 1));
+    const db = new Map([[v1.therapistId, rows(v1, true)]]);
+    const { repo, state } = fakeRepo(db);
+    const index = new FappSearchIndex(repo, clock, new MessengerEvents());
+    await index.search({}, NOW, 500);
+    const held = v1.slots[0]!.idHex;
+    const listed = async () => (await index.search({}, NOW, 500)).some((h) => h.slot_id === held);
+    expect(await listed()).toBe(true);
+
+    // A hold is committed and named; a search starts the re-read, which reads the hold...
+    db.set(v1.therapistId, rows(v1, true, new Map([[held, 'held']])));
+    index.changed([v1.therapistId]);
+    let open!: () => void;
+    state.gate = new Promise((resolve) => (open = resolve));
+    const searching = listed();
+    await settle();
+    // ...while a re-announce of the same slots commits and is applied from the announce,
+    // carrying the entry's holds from before the re-read (none).
+    const v2 = { ...v1, sequence: 2 } as Announce;
+    db.set(v1.therapistId, rows(v2, true, new Map([[held, 'held']])));
+    index.applyStored([{ a: v2, verified: true, attestation: { authority: 'Demo' } }]);
+    await settle();
+    state.gate = undefined;
+    open();
+    expect(await searching).toBe(false);
+    expect(await listed()).toBe(false);
+  });
+});

@@ -196,4 +196,64 @@ describe('FappSearchIndex', () => {
     expect(await searching).toBe(false);
     expect(await listed()).toBe(false);
   });
+  describe('re-reads of the whole index', () => {
+    /** A gate for the next repository call(s): calls made while it is set wait for `open()`. */
+    function gate(state: { gate: Promise<void> | undefined }) {
+      let open!: () => void;
+      state.gate = new Promise((resolve) => (open = resolve));
+      return () => {
+        state.gate = undefined;
+        open();
+      };
+    }
+
+    async function loadedWithOne(seed: number) {
+      const a = ahead(announce(rng(seed), 1, 1));
+      const db = new Map([[a.therapistId, rows(a, true)]]);
+      const { repo, state } = fakeRepo(db);
+      const index = new FappSearchIndex(repo, clock, new MessengerEvents());
+      await index.search({}, NOW, 500);
+      const slot = a.slots[0]!.idHex;
+      const listed = async () => (await index.search({}, NOW, 500)).some((h) => h.slot_id === slot);
+      return { a, db, state, index, slot, listed };
+    }
+
+    it('a background re-read does not hold searches', async () => {
+      const { state, index, listed } = await loadedWithOne(10);
+      const release = gate(state);
+      const background = index.reload({ background: true });
+      await settle();
+      state.gate = undefined;
+      expect(await listed()).toBe(true);
+      release();
+      await background;
+    });
+
+    it('run one after the other: an older snapshot never lands after a newer one', async () => {
+      const { a, db, state, index, slot, listed } = await loadedWithOne(11);
+      const release = gate(state);
+      const first = index.reload({ background: true }); // reads the slot as free, then waits
+      await settle();
+      state.gate = undefined;
+      db.set(a.therapistId, rows(a, true, new Map([[slot, 'booked']])));
+      const second = index.reload(); // must read after the first has landed
+      release();
+      await Promise.all([first, second]);
+      expect(await listed()).toBe(false);
+    });
+
+    it('a therapist re-read while a background snapshot was read is read again after it', async () => {
+      const { a, db, state, index, slot, listed } = await loadedWithOne(12);
+      const release = gate(state);
+      const background = index.reload({ background: true }); // snapshot: the slot is free
+      await settle();
+      state.gate = undefined;
+      db.set(a.therapistId, rows(a, true, new Map([[slot, 'held']])));
+      index.changed([a.therapistId]);
+      expect(await listed()).toBe(false); // the re-read of the therapist, while the snapshot waits
+      release();
+      await background; // the older snapshot lands...
+      expect(await listed()).toBe(false); // ...and the therapist is read again
+    });
+  });
 });

@@ -154,7 +154,8 @@ class SortedSlots {
  *   those therapists are re-read from the database before the next search answers, so a
  *   search on this instance always sees this instance's own commits;
  * - with NATS, both reach the other instances as therapist ids on `qpc.fapp.changed`, which
- *   re-read them; after a NATS reconnect, and every 5 minutes, the whole index is re-read.
+ *   re-read them; after a NATS reconnect, and every 5 minutes, the whole index is re-read in
+ *   the background (searches do not wait for it).
  * Reservations do not trust the index: a hold is still taken by the database's constraint.
  */
 @Injectable()
@@ -170,7 +171,12 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
   /** Therapists to re-read from the database before the next search answers. */
   private dirty = new Set<string>();
   private flushing: Promise<void> | undefined;
+  /** The re-read of the whole index that searches wait for, if one is in flight. */
   private loading: Promise<void> | undefined;
+  /** The last re-read of the whole index (they run one after the other). */
+  private reloads: Promise<void> = Promise.resolve();
+  /** While the whole index is read: the therapists re-read meanwhile (see readAll). */
+  private rereadDuringLoad: Set<string> | undefined;
   private loaded = false;
   /** Counts this instance's own writes into entries (see Entry.writtenAt). */
   private writes = 0;
@@ -186,12 +192,12 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
 
   onApplicationBootstrap(): void {
     this.offRemote = this.events.onFappChanged((ids) => {
-      if (ids === null) void this.reload().catch(() => undefined);
+      if (ids === null) void this.reload({ background: true }).catch(() => undefined);
       else this.markDirty(ids);
     });
     void this.ready().catch((e: unknown) => this.log.warn(`initial load failed, retried on the next search: ${(e as Error).message}`));
     this.timers.push(setInterval(() => this.sweep(), SWEEP_MS).unref());
-    if (this.events.distributed) this.timers.push(setInterval(() => void this.reload().catch(() => undefined), RESYNC_MS).unref());
+    if (this.events.distributed) this.timers.push(setInterval(() => void this.reload({ background: true }).catch(() => undefined), RESYNC_MS).unref());
   }
 
   onModuleDestroy(): void {
@@ -284,31 +290,51 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
     this.events.fappChanged([...therapistIds]);
   }
 
-  /** Re-reads the whole index from the database (after a bulk load, a trust change, a NATS reconnect). */
-  reload(): Promise<void> {
-    const run = (async () => {
-      // A re-read already under way is older than this snapshot: let it land first.
-      await this.flushing?.catch(() => undefined);
-      const since = this.writes;
-      const { announces, slots } = await this.repo.searchState(this.clock.now());
-      const old = this.entries;
-      this.entries = new Map();
-      this.all = new SortedSlots();
-      this.regions = new Map();
-      this.listed = new WeakSet();
-      for (const d of entryData(announces, slots)) this.put(d, false, true);
-      for (const list of [this.all, ...this.regions.values()]) list.sort();
-      // Announces this instance stored while the snapshot was read may be newer than it.
-      for (const e of old.values()) {
-        if (e.writtenAt > since && (this.entries.get(e.therapistId)?.sequence ?? -1) < e.sequence) this.put(dataOf(e), true);
-      }
-      this.loaded = true;
-    })();
+  /**
+   * Re-reads the whole index from the database (at boot, after a bulk load, after a trust
+   * change). Searches wait for it, so they see what it read. `background`: a safety-net re-read
+   * (NATS reconnect, periodic resync) that searches do not wait for; they answer from the index
+   * as it is meanwhile. Re-reads run one after the other, so an older snapshot never replaces a
+   * newer one.
+   */
+  reload(opts: { background?: boolean } = {}): Promise<void> {
+    const run = this.reloads.catch(() => undefined).then(() => this.readAll());
+    this.reloads = run;
+    if (opts.background) return run;
     const loading = run.finally(() => {
       if (this.loading === loading) this.loading = undefined;
     });
     this.loading = loading;
     return loading;
+  }
+
+  private async readAll(): Promise<void> {
+    // A re-read of some therapists already under way is older than this snapshot: let it land first.
+    await this.flushing?.catch(() => undefined);
+    const since = this.writes;
+    // Therapists re-read while the snapshot is read (a search does not wait for a background
+    // re-read) are read again after it, since the snapshot may predate their re-read.
+    const reread = new Set<string>();
+    this.rereadDuringLoad = reread;
+    let rows: Awaited<ReturnType<FappRepository['searchState']>>;
+    try {
+      rows = await this.repo.searchState(this.clock.now());
+    } finally {
+      this.rereadDuringLoad = undefined;
+    }
+    const old = this.entries;
+    this.entries = new Map();
+    this.all = new SortedSlots();
+    this.regions = new Map();
+    this.listed = new WeakSet();
+    for (const d of entryData(rows.announces, rows.slots)) this.put(d, false, true);
+    for (const list of [this.all, ...this.regions.values()]) list.sort();
+    // Announces this instance stored while the snapshot was read may be newer than it.
+    for (const e of old.values()) {
+      if (e.writtenAt > since && (this.entries.get(e.therapistId)?.sequence ?? -1) < e.sequence) this.put(dataOf(e), true);
+    }
+    this.markDirty([...reread]);
+    this.loaded = true;
   }
 
   /**
@@ -347,6 +373,7 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
                 this.dirty.add(id);
                 continue;
               }
+              this.rereadDuringLoad?.add(id);
               if (d) this.put(d, false);
               else if (e) this.drop(e);
             }

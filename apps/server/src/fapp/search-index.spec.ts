@@ -96,6 +96,27 @@ function fakeRepo(db: Map<string, ReturnType<typeof rows>>) {
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A gate for the next repository call(s): calls made while it is set wait for `open()`. */
+function gate(state: { gate: Promise<void> | undefined }) {
+  let open!: () => void;
+  state.gate = new Promise((resolve) => (open = resolve));
+  return () => {
+    state.gate = undefined;
+    open();
+  };
+}
+
+async function loadedWithOne(seed: number) {
+  const a = ahead(announce(rng(seed), 1, 1));
+  const db = new Map([[a.therapistId, rows(a, true)]]);
+  const { repo, state } = fakeRepo(db);
+  const index = new FappSearchIndex(repo, clock, new MessengerEvents());
+  await index.search({}, NOW, 500);
+  const slot = a.slots[0]!.idHex;
+  const listed = async () => (await index.search({}, NOW, 500)).some((h) => h.slot_id === slot);
+  return { a, db, state, index, slot, listed };
+}
+
 /** A current announce whose slots all lie ahead. */
 function ahead(a: Announce): Announce {
   return { ...a, expiresAtMs: NOW + DAY, slots: a.slots.map((s, k) => ({ ...s, startMs: NOW + (k + 1) * 3_600_000 })) };
@@ -168,21 +189,13 @@ describe('FappSearchIndex', () => {
   });
 
   it('reads a therapist again when an announce it stored overtook a re-read of its holds', async () => {
-    const r = rng(9);
-    const v1 = ahead(announce(r, 1, 1));
-    const db = new Map([[v1.therapistId, rows(v1, true)]]);
-    const { repo, state } = fakeRepo(db);
-    const index = new FappSearchIndex(repo, clock, new MessengerEvents());
-    await index.search({}, NOW, 500);
-    const held = v1.slots[0]!.idHex;
-    const listed = async () => (await index.search({}, NOW, 500)).some((h) => h.slot_id === held);
+    const { a: v1, db, state, index, slot: held, listed } = await loadedWithOne(9);
     expect(await listed()).toBe(true);
 
     // A hold is committed and named; a search starts the re-read, which reads the hold...
     db.set(v1.therapistId, rows(v1, true, new Map([[held, 'held']])));
     index.changed([v1.therapistId]);
-    let open!: () => void;
-    state.gate = new Promise((resolve) => (open = resolve));
+    const release = gate(state);
     const searching = listed();
     await settle();
     // ...while a re-announce of the same slots commits and is applied from the announce,
@@ -191,33 +204,12 @@ describe('FappSearchIndex', () => {
     db.set(v1.therapistId, rows(v2, true, new Map([[held, 'held']])));
     index.applyStored([{ a: v2, verified: true, attestation: { authority: 'Demo' } }]);
     await settle();
-    state.gate = undefined;
-    open();
+    release();
     expect(await searching).toBe(false);
     expect(await listed()).toBe(false);
   });
+
   describe('re-reads of the whole index', () => {
-    /** A gate for the next repository call(s): calls made while it is set wait for `open()`. */
-    function gate(state: { gate: Promise<void> | undefined }) {
-      let open!: () => void;
-      state.gate = new Promise((resolve) => (open = resolve));
-      return () => {
-        state.gate = undefined;
-        open();
-      };
-    }
-
-    async function loadedWithOne(seed: number) {
-      const a = ahead(announce(rng(seed), 1, 1));
-      const db = new Map([[a.therapistId, rows(a, true)]]);
-      const { repo, state } = fakeRepo(db);
-      const index = new FappSearchIndex(repo, clock, new MessengerEvents());
-      await index.search({}, NOW, 500);
-      const slot = a.slots[0]!.idHex;
-      const listed = async () => (await index.search({}, NOW, 500)).some((h) => h.slot_id === slot);
-      return { a, db, state, index, slot, listed };
-    }
-
     it('a background re-read does not hold searches', async () => {
       const { state, index, listed } = await loadedWithOne(10);
       const release = gate(state);

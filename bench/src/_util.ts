@@ -77,6 +77,11 @@ export function fullGc(): void {
   (runInNewContext('gc') as () => void)();
 }
 
+/** Resolves in the event loop's next turn (after pending I/O callbacks and immediates). */
+export function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** The p-th percentile of an ascending list (NaN for an empty one). */
 export function percentile(sorted: number[], p: number): number {
   return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;

@@ -262,7 +262,8 @@ async function openLoop(req: Extract<Phase, { kind: 'open' }>): Promise<LoadResu
 
 /**
  * The same database work done raw with `pg`: per message one transaction that takes the queue's
- * next sequence and inserts the row, then the ack's delete (one statement, as the server does).
+ * next sequence and inserts the row, then the ack's delete from the previous ack on (one
+ * statement, as the server does).
  */
 async function raw(req: Extract<Phase, { kind: 'raw' }>): Promise<LoadResult> {
   const pool = new Pool({ connectionString: req.databaseUrl, max: req.poolSize });
@@ -272,6 +273,9 @@ async function raw(req: Extract<Phase, { kind: 'raw' }>): Promise<LoadResult> {
   pool.on('error', (e) => {
     if (errors.length < 5) errors.push(`idle client: ${e.message}`);
   });
+  // Where each queue's last ack ended (not timed).
+  const heads = await pool.query<{ device_id: string; acked_seq: string }>(`SELECT device_id, acked_seq FROM queue_head WHERE device_id = ANY($1)`, [req.pairs.map((p) => p.recipientDeviceId)]);
+  const ackedAt = new Map(heads.rows.map((r) => [r.device_id, r.acked_seq]));
   let messages = 0;
   const start = performance.now();
   const deadline = start + req.ms;
@@ -279,6 +283,7 @@ async function raw(req: Extract<Phase, { kind: 'raw' }>): Promise<LoadResult> {
     req.pairs.map(async (p) => {
       const payload = Buffer.from(p.messages[0]!, 'base64url');
       const gid = Buffer.from(p.groupIdBytes, 'base64url');
+      let acked = ackedAt.get(p.recipientDeviceId) ?? '0';
       while (performance.now() < deadline) {
         let c: PoolClient | undefined;
         try {
@@ -297,11 +302,13 @@ async function raw(req: Extract<Phase, { kind: 'raw' }>): Promise<LoadResult> {
           await c.query('COMMIT');
           c.release();
           c = undefined;
+          // The ack deletes from the previous ack on, as the server's does (queue_head.acked_seq).
           await pool.query(
-            `WITH d AS (DELETE FROM queued_message WHERE device_id = $1 AND seq <= $2 RETURNING 1)
-             UPDATE queue_head SET depth = depth - (SELECT count(*) FROM d) WHERE device_id = $1 RETURNING depth`,
-            [p.recipientDeviceId, seq],
+            `WITH d AS (DELETE FROM queued_message WHERE device_id = $1 AND seq > $3 AND seq <= $2 RETURNING 1)
+             UPDATE queue_head SET depth = depth - (SELECT count(*) FROM d), acked_seq = $2 WHERE device_id = $1 RETURNING depth`,
+            [p.recipientDeviceId, seq, acked],
           );
+          acked = seq;
           messages++;
         } catch (e) {
           if (c) {

@@ -213,9 +213,16 @@ export class DeliveryRepository {
     );
   }
 
+  /**
+   * Up to `limit` messages after `after`, in order. The scan starts past the queue's last ack
+   * (everything up to it is deleted), not at its first key: that range holds only the index
+   * entries of deleted messages until a vacuum removes them.
+   */
   async fetch(deviceId: string, after: number, limit: number): Promise<MessageRow[]> {
     return this.ds.query(
-      `SELECT seq, payload, sender_device_id, group_id, enqueued_at FROM queued_message WHERE device_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+      `SELECT seq, payload, sender_device_id, group_id, enqueued_at FROM queued_message
+        WHERE device_id = $1 AND seq > GREATEST($2::bigint, (SELECT acked_seq FROM queue_head WHERE device_id = $1))
+        ORDER BY seq LIMIT $3`,
       [deviceId, after, limit],
     );
   }

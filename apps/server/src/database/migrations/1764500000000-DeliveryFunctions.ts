@@ -1,5 +1,21 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
+/** `qpc_ack` as this migration defines it (signature and body; a later migration restores it on the way down). */
+export const QPC_ACK_V1 = `qpc_ack(p_devices uuid[], p_up_to bigint[])
+      RETURNS TABLE (device_id uuid, depth integer) LANGUAGE plpgsql AS $fn$
+      BEGIN
+        PERFORM 1 FROM queue_head h WHERE h.device_id = ANY (p_devices) ORDER BY h.device_id FOR UPDATE;
+        RETURN QUERY
+          WITH a AS (SELECT * FROM unnest(p_devices, p_up_to) AS a(d, s)),
+               del AS (DELETE FROM queued_message m USING a WHERE m.device_id = a.d AND m.seq <= a.s RETURNING m.device_id),
+               n AS (SELECT del.device_id AS d, count(*)::integer AS c FROM del GROUP BY del.device_id)
+          UPDATE queue_head h SET depth = h.depth - COALESCE(n.c, 0)
+            FROM a LEFT JOIN n ON n.d = a.d
+           WHERE h.device_id = a.d
+          RETURNING h.device_id, h.depth;
+      END
+      $fn$`;
+
 /**
  * The delivery hot path as two plpgsql functions, so that a group send and a batch of acks are one
  * statement (one round trip, no BEGIN/COMMIT) each.
@@ -51,20 +67,7 @@ export class DeliveryFunctions1764500000000 implements MigrationInterface {
         RETURN v_result;
       END
       $fn$`);
-    await q.query(`CREATE FUNCTION qpc_ack(p_devices uuid[], p_up_to bigint[])
-      RETURNS TABLE (device_id uuid, depth integer) LANGUAGE plpgsql AS $fn$
-      BEGIN
-        PERFORM 1 FROM queue_head h WHERE h.device_id = ANY (p_devices) ORDER BY h.device_id FOR UPDATE;
-        RETURN QUERY
-          WITH a AS (SELECT * FROM unnest(p_devices, p_up_to) AS a(d, s)),
-               del AS (DELETE FROM queued_message m USING a WHERE m.device_id = a.d AND m.seq <= a.s RETURNING m.device_id),
-               n AS (SELECT del.device_id AS d, count(*)::integer AS c FROM del GROUP BY del.device_id)
-          UPDATE queue_head h SET depth = h.depth - COALESCE(n.c, 0)
-            FROM a LEFT JOIN n ON n.d = a.d
-           WHERE h.device_id = a.d
-          RETURNING h.device_id, h.depth;
-      END
-      $fn$`);
+    await q.query(`CREATE FUNCTION ${QPC_ACK_V1}`);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { QPC_ACK_V1 } from './1764500000000-DeliveryFunctions.js';
 
 /**
  * Acks and reads start where the last ack ended. `queue_head.acked_seq` is the highest sequence
@@ -37,20 +38,7 @@ export class DeliveryAckedSeq1764800000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE OR REPLACE FUNCTION qpc_ack(p_devices uuid[], p_up_to bigint[])
-      RETURNS TABLE (device_id uuid, depth integer) LANGUAGE plpgsql AS $fn$
-      BEGIN
-        PERFORM 1 FROM queue_head h WHERE h.device_id = ANY (p_devices) ORDER BY h.device_id FOR UPDATE;
-        RETURN QUERY
-          WITH a AS (SELECT * FROM unnest(p_devices, p_up_to) AS a(d, s)),
-               del AS (DELETE FROM queued_message m USING a WHERE m.device_id = a.d AND m.seq <= a.s RETURNING m.device_id),
-               n AS (SELECT del.device_id AS d, count(*)::integer AS c FROM del GROUP BY del.device_id)
-          UPDATE queue_head h SET depth = h.depth - COALESCE(n.c, 0)
-            FROM a LEFT JOIN n ON n.d = a.d
-           WHERE h.device_id = a.d
-          RETURNING h.device_id, h.depth;
-      END
-      $fn$`);
+    await q.query(`CREATE OR REPLACE FUNCTION ${QPC_ACK_V1}`);
     await q.query(`ALTER TABLE queue_head DROP COLUMN acked_seq`);
   }
 }

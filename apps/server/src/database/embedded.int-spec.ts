@@ -92,6 +92,22 @@ class Wire {
   }
 }
 
+describe('embedded database settings', () => {
+  it('does not zero-fill new WAL segments (a 16 MiB fill stalled every query behind it)', async () => {
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      const r = await client.query<{ wal_init_zero: string }>('SHOW wal_init_zero');
+      expect(r.rows[0]!.wal_init_zero).toBe('off');
+      // PGlite's own defaults are kept alongside.
+      const s = await client.query<{ search_path: string }>('SHOW search_path');
+      expect(s.rows[0]!.search_path).toBe('public');
+    } finally {
+      await client.end();
+    }
+  });
+});
+
 describe('embedded database over the wire', () => {
   it('keeps one connection’s extended-protocol batch whole while another connection sends its own', async () => {
     const a = await Wire.open(db.url);

@@ -22,12 +22,12 @@ export interface EmbeddedOptions {
  * Settings of the embedded database beyond PGlite's own defaults.
  *
  * `wal_init_zero=off`: a new 16 MiB WAL segment is not filled with zeroes first. PGlite creates
- * one for every 16 MiB of WAL (it runs no checkpoints that would recycle old ones), and zero-filling
- * it runs inside the statement that crossed the boundary: under sustained writes (a message is about
- * 1.5 KiB of WAL) that statement, and every query queued behind it, stalled for 100-270 ms about
- * every 10 000 messages. Without zeroing, a loop of 35 000 such messages had no statement over 30 ms,
- * against three stalls of 160-206 ms with it. The price is PostgreSQL's documented one: on a file
- * system that can run out of space, space for WAL is not reserved up front.
+ * one for every 16 MiB of WAL (until `max_wal_size`, 1 GiB, forces a checkpoint that recycles
+ * old ones), and zero-filling it ran inside the statement that crossed the boundary: under
+ * sustained writes (a message is about 1.5 KiB of WAL) that statement, and every query queued
+ * behind it, stalled for 100-270 ms about every 10 000 messages. Without zeroing, a loop of
+ * 35 000 such messages had no statement over 30 ms, against three stalls of 160-206 ms with it.
+ * The price is PostgreSQL's documented one: space for WAL is not reserved up front.
  */
 export const EMBEDDED_SETTINGS: readonly string[] = ['-c', 'wal_init_zero=off'];
 

@@ -65,17 +65,8 @@ export class MessengerEvents implements OnModuleInit, OnModuleDestroy {
       [NATS_SESSIONS_ENDED, 'sessions-ended'],
       [NATS_FAPP_CHANGED, 'fapp-changed'],
     ] as const) {
-      this.nc.subscribe(subject, {
-        callback: (err, msg) => {
-          if (err) return;
-          let ids: unknown;
-          try {
-            ids = msg.json<unknown>();
-          } catch {
-            return;
-          }
-          if (Array.isArray(ids)) this.bus.emit(event, ids.filter((d): d is string => typeof d === 'string'));
-        },
+      subscribeJson<unknown>(this.nc, subject, (ids) => {
+        if (Array.isArray(ids)) this.bus.emit(event, ids.filter((d): d is string => typeof d === 'string'));
       });
     }
     await this.nc.flush();
@@ -213,19 +204,10 @@ export class MessengerEvents implements OnModuleInit, OnModuleDestroy {
   private natsSubscribe(deviceId: string): void {
     const s = this.subs.get(deviceId);
     if (!this.nc || this.nc.isClosed() || !s || s.sub) return;
-    s.sub = this.nc.subscribe(NATS_SUBJECT_PREFIX + deviceId, {
-      callback: (err, msg) => {
-        if (err) return;
-        let frame: Frame;
-        try {
-          frame = msg.json<Frame>();
-        } catch {
-          return;
-        }
-        if (frame.t === 'm') this.bus.emit(`m:${deviceId}`, Array.isArray(frame.m) ? frame.m : []);
-        else if (frame.t === 'g') this.bus.emit(`g:${deviceId}`);
-        else if (frame.t === 'k') this.bus.emit(`k:${deviceId}`, frame.n);
-      },
+    s.sub = subscribeJson<Frame>(this.nc, NATS_SUBJECT_PREFIX + deviceId, (frame) => {
+      if (frame.t === 'm') this.bus.emit(`m:${deviceId}`, Array.isArray(frame.m) ? frame.m : []);
+      else if (frame.t === 'g') this.bus.emit(`g:${deviceId}`);
+      else if (frame.t === 'k') this.bus.emit(`k:${deviceId}`, frame.n);
     });
   }
 
@@ -260,4 +242,20 @@ export class MessengerEvents implements OnModuleInit, OnModuleDestroy {
       }
     }
   }
+}
+
+/** Subscribes to `subject` and hands each message's JSON body to `handle`; a message that is not JSON (or a subscription error) is ignored. */
+function subscribeJson<T>(nc: NatsConnection, subject: string, handle: (body: T) => void): Subscription {
+  return nc.subscribe(subject, {
+    callback: (err, msg) => {
+      if (err) return;
+      let body: T;
+      try {
+        body = msg.json<T>();
+      } catch {
+        return;
+      }
+      handle(body);
+    },
+  });
 }

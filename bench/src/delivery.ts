@@ -16,7 +16,7 @@
 // order) is not measured: the clients' MLS encryption is their cost, not the delivery system's.
 // Each send carries the pair's next pre-encrypted message; recipients ack without decrypting, and
 // afterwards the messages pushed to pair 0 in (b) are decrypted in order by its recipient's MLS
-// state to prove they are real.
+// state to prove they are real. DB_VACUUM in the environment goes to the server (default auto).
 import { fork } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { Writable } from 'node:stream';
@@ -25,6 +25,7 @@ import { addMembers, createKeyPackage, createMlsGroup, encryptMessage, fromBase6
 import { createApp } from '../../apps/server/src/app.js';
 import { createLogger } from '../../apps/server/src/common/logger.js';
 import { loadConfig } from '../../apps/server/src/config/config.js';
+import { Metrics } from '../../apps/server/src/metrics/metrics.js';
 import { migrate, openDataSource } from '../../apps/server/src/database/data-source.js';
 import { freshDatabase } from './_db.js';
 import { call, registerUser } from '../../apps/server/src/messenger/test-kit.js';
@@ -94,7 +95,7 @@ async function main(): Promise<void> {
   const mig = await openDataSource(db.url, 2);
   await migrate(mig);
   await mig.destroy();
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DB_POOL_SIZE: String(POOL), DB_MIGRATE: 'false', DELIVERY_RATE_PER_MIN: '100000000' });
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'info', DB_POOL_SIZE: String(POOL), DB_MIGRATE: 'false', DELIVERY_RATE_PER_MIN: '100000000', DB_VACUUM: process.env.DB_VACUUM ?? 'auto' });
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
   const { app } = await createApp({ config, databaseUrl: db.url, logger: createLogger(config.LOG_LEVEL, sink) });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -219,6 +220,8 @@ async function main(): Promise<void> {
     const clientPerMsg = (r: LoadResult) => fmtMs((r.cpuMs ?? NaN) / Math.max(1, r.messages));
     console.log(`\nCPU per message: (a) raw pg client ${clientPerMsg(rawRes)} ms, server process ${perMsg(rawCpu, rawRes.messages)} ms (PGlite's share, if embedded)`);
     for (const x of runs) console.log(`                 (b) ${x.via.padEnd(4)} clients ${clientPerMsg(x.closed)} ms, server process ${perMsg(x.closedCpu, x.closed.messages)} ms`);
+    const vacuums = (await app.get(Metrics).vacuums.get()).values.reduce((n, v) => n + v.value, 0);
+    console.log(`vacuum of the churned tables by the server (DB_VACUUM=${config.DB_VACUUM}): ${vacuums} during the run`);
     console.log(`\ntargets`);
     for (const x of runs) {
       const ratio = x.rate / rawRate;

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { Clock, SystemClock } from './common/clock.js';
 import { ServerConfig } from './config/config.js';
 import { dataSourceOptions } from './database/data-source.js';
+import { ChurnVacuum } from './database/vacuum.js';
 import { AccountsModule } from './accounts/accounts.module.js';
 import { DevicesModule } from './devices/devices.module.js';
 import { FappModule } from './fapp/fapp.module.js';
@@ -49,8 +50,9 @@ export class AppModule {
       providers: [
         { provide: ServerConfig, useValue: config },
         { provide: Clock, useValue: clock },
+        ChurnVacuum,
       ],
-      exports: [ServerConfig, Clock],
+      exports: [ServerConfig, Clock, ChurnVacuum],
       global: true,
     };
   }

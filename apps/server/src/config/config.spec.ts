@@ -36,6 +36,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ DB_POOL_SIZE: '2' }).DB_POOL_SIZE).toBe(2);
   });
 
+  it('takes DB_VACUUM as auto, on or off, and a vacuum threshold of at least 100 rows', () => {
+    expect(loadConfig({}).DB_VACUUM).toBe('auto');
+    expect(loadConfig({ DB_VACUUM: 'off' }).DB_VACUUM).toBe('off');
+    expect(() => loadConfig({ DB_VACUUM: 'sometimes' })).toThrow(/DB_VACUUM/);
+    expect(loadConfig({}).DB_VACUUM_AFTER_ROWS).toBe(2000);
+    expect(loadConfig({ DB_VACUUM_AFTER_ROWS: '100' }).DB_VACUUM_AFTER_ROWS).toBe(100);
+    expect(() => loadConfig({ DB_VACUUM_AFTER_ROWS: '99' })).toThrow(/DB_VACUUM_AFTER_ROWS/);
+  });
+
   it('rejects out-of-range ports', () => {
     expect(() => loadConfig({ PORT: '70000' })).toThrow(/PORT/);
   });

@@ -55,6 +55,20 @@ export class ServerConfig {
   @IsBoolean()
   DB_MIGRATE = true;
 
+  /**
+   * VACUUM the tables the messenger churns from the server: `auto` when the database runs no
+   * autovacuum (the embedded one never does), `on`, or `off` (left to the database).
+   */
+  @IsIn(['auto', 'on', 'off'])
+  DB_VACUUM: 'auto' | 'on' | 'off' = 'auto';
+
+  /** Dead rows of one churned table between two of the server's vacuums of it. */
+  @Transform(toInt)
+  @IsInt()
+  @Min(100)
+  @Max(10_000_000)
+  DB_VACUUM_AFTER_ROWS = 2000;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' = 'info';
 

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { returned } from '../messenger/sql.js';
 import { GroupCommit } from '../common/group-commit.js';
+import { ChurnVacuum } from '../database/vacuum.js';
 
 export interface EnqueueItem {
   deviceId: string;
@@ -66,6 +67,11 @@ function outcome(r: RawOutcome): GroupSendOutcome {
   return { fresh: r as StoredGroupSend };
 }
 
+/** Messages a send statement inserted (none for a duplicate or a non-member). */
+function delivered(r: RawOutcome): number {
+  return 'd' in r ? r.d.length : 0;
+}
+
 function isDeadlock(e: unknown): boolean {
   const err = e as { code?: string; driverError?: { code?: string } };
   return (err?.driverError?.code ?? err?.code) === '40P01';
@@ -81,7 +87,16 @@ export class DeliveryRepository {
   private readonly sends = new GroupCommit<PendingSend, RawOutcome>({ concurrency: SEND_STATEMENTS, maxBatch: MAX_SEND_BATCH, run: (b) => this.sendBatch(b) });
   private readonly acks = new GroupCommit<PendingAck, number>({ concurrency: 1, maxBatch: MAX_ACK_BATCH, run: (b) => this.ackBatch(b) });
 
-  constructor(@Inject(DataSource) private readonly ds: DataSource) {}
+  constructor(
+    @Inject(DataSource) private readonly ds: DataSource,
+    @Inject(ChurnVacuum) private readonly vacuum: ChurnVacuum,
+  ) {}
+
+  /** Rows a send wrote that become dead: the old versions of the queue heads, and the messages at their ack. */
+  private wrote(messages: number): void {
+    this.vacuum.wrote('queue_head', messages);
+    this.vacuum.wrote('queued_message', messages);
+  }
 
   /**
    * A whole group application message (`qpc_group_send`, see its migration): idempotency key,
@@ -122,6 +137,7 @@ export class DeliveryRepository {
             p.hash,
             maxDepth,
           ]);
+          this.wrote(delivered(rows[0]!.r));
           return [rows[0]!.r];
         }
         const rows: { r: RawOutcome[] }[] = await this.ds.query(
@@ -138,6 +154,7 @@ export class DeliveryRepository {
             maxDepth,
           ],
         );
+        this.wrote(rows[0]!.r.reduce((n, r) => n + delivered(r), 0));
         return rows[0]!.r;
       } catch (e) {
         // The whole statement rolled back: nothing of the batch happened, so it can run again.
@@ -194,6 +211,7 @@ export class DeliveryRepository {
    * its client message id, in one statement.
    */
   async insertMessages(m: EntityManager, items: (EnqueueItem & { seq: number })[], now: Date, key: { scope: string; clientMessageId: string; result: unknown }): Promise<void> {
+    this.wrote(items.length);
     await m.query(
       `WITH ins AS (
          INSERT INTO queued_message (device_id, seq, payload, sender_device_id, group_id, enqueued_at)
@@ -248,13 +266,15 @@ export class DeliveryRepository {
     const upTo = new Map<string, number>();
     for (const a of batch) upTo.set(a.deviceId, Math.max(upTo.get(a.deviceId) ?? a.upTo, a.upTo));
     const rows: { device_id: string; depth: number }[] = await this.ds.query(`SELECT device_id, depth FROM qpc_ack($1::uuid[], $2::bigint[])`, [[...upTo.keys()], [...upTo.values()]]);
+    this.vacuum.wrote('queue_head', upTo.size);
     const depth = new Map(rows.map((r) => [r.device_id, r.depth]));
     return batch.map((a) => depth.get(a.deviceId) ?? 0);
   }
 
   /** Client message ids are remembered for a retention window; sessions past expiry go too. */
   async prune(sendKeysBefore: Date, now: Date): Promise<void> {
-    await this.ds.query(`DELETE FROM send_key WHERE created_at < $1`, [sendKeysBefore]);
+    const keys: { n: number }[] = await this.ds.query(`WITH d AS (DELETE FROM send_key WHERE created_at < $1 RETURNING 1) SELECT count(*)::int AS n FROM d`, [sendKeysBefore]);
+    this.vacuum.wrote('send_key', keys[0]?.n ?? 0);
     await this.ds.query(`DELETE FROM session WHERE expires_at < $1`, [now]);
   }
 

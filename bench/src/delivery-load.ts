@@ -71,7 +71,8 @@ async function openRecipient(port: number, token: string): Promise<Conn> {
   const conn: Conn = {
     ws,
     onMessages: () => undefined,
-    ack: (upTo) => ws.send(JSON.stringify({ type: 'ack', upTo })),
+    // As the SDK acks: no `acked` frame back.
+    ack: (upTo) => ws.send(JSON.stringify({ type: 'ack', upTo, reply: false })),
     close: () => ws.close(),
   };
   let ready: () => void = () => undefined;

@@ -782,7 +782,8 @@ export class QpcClient {
         const batch = frame.messages;
         this.serial(async () => {
           const events = await this.processBatch(batch);
-          ws.send(JSON.stringify({ type: 'ack', upTo: this.lastSeq }));
+          // No `acked` answer wanted: the depth is not used here.
+          ws.send(JSON.stringify({ type: 'ack', upTo: this.lastSeq, reply: false }));
           if (events.length > 0) onEvents(events);
         });
       };

@@ -25,7 +25,7 @@ export const WS_CLOSE = { unauthenticated: 4401, revoked: 4403, protocol: 4400 }
  * Push at /api/v1/ws, one connection per device session. The token travels in the first frame
  * (never in the URL, which proxies log):
  *   -> {type:'hello', token, after}  <- {type:'ready', nextSeq} then {type:'messages', messages}
- *   -> {type:'ack', upTo}            <- {type:'acked', depth}
+ *   -> {type:'ack', upTo, reply?}    <- {type:'acked', upTo, depth} (none with reply: false)
  *   <- {type:'keys.low', available}
  *   -> {type:'send', ref, groupId, clientMessageId, message}
  *                                    <- {type:'sent', ref, deliveries, skipped, duplicate}
@@ -34,7 +34,9 @@ export const WS_CLOSE = { unauthenticated: 4401, revoked: 4403, protocol: 4400 }
  * idempotency, receipts and error codes; `problem` is the problem+json body HTTP would send), for a client that
  * holds the socket anyway: no HTTP request per message. Answers may come in any order; `ref`
  * (1–64 of A–Z a–z 0–9 _ -) tells them apart. The session is checked again on every send.
- * Reconnecting with `after` = the last processed sequence resumes from there.
+ * Reconnecting with `after` = the last processed sequence resumes from there. An ack with
+ * `reply: false` is answered only if it fails (`ws.ack_failed`): a client that does not read the
+ * depth saves a frame per ack, which on a busy socket is a third of its frames.
  */
 @WebSocketGateway({ path: '/api/v1/ws' })
 export class PushGateway implements OnGatewayConnection {
@@ -62,7 +64,7 @@ export class PushGateway implements OnGatewayConnection {
       offs.forEach((off) => off());
     });
     socket.on('message', (raw) => {
-      let frame: { type?: unknown; token?: unknown; after?: unknown; upTo?: unknown; ref?: unknown; groupId?: unknown; clientMessageId?: unknown; message?: unknown };
+      let frame: { type?: unknown; token?: unknown; after?: unknown; upTo?: unknown; reply?: unknown; ref?: unknown; groupId?: unknown; clientMessageId?: unknown; message?: unknown };
       try {
         frame = JSON.parse(String(raw)) as typeof frame;
       } catch {
@@ -79,8 +81,9 @@ export class PushGateway implements OnGatewayConnection {
         // a client may ack or send as soon as it sees `ready`, while the backlog is still read.
         void this.hello(socket, token, after, send, offs, (id) => (deviceId = id));
       } else if (frame.type === 'ack' && deviceId && typeof frame.upTo === 'number' && Number.isSafeInteger(frame.upTo)) {
+        const reply = frame.reply !== false;
         void this.delivery.ack(deviceId, frame.upTo).then(
-          (depth) => send({ type: 'acked', upTo: frame.upTo, depth }),
+          (depth) => reply && send({ type: 'acked', upTo: frame.upTo, depth }),
           (e: unknown) => {
             // A failed ack (database gone, shutdown) must not take the process down; the client acks again.
             this.log.error(e);

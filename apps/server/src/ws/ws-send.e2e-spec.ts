@@ -198,6 +198,26 @@ describe('send over the push socket', () => {
     ws.close();
   });
 
+  it('an ack with reply: false deletes as any ack and is not answered', async () => {
+    const dora = await registerUser(t.app, 'dora');
+    const deliveryToken = (await call(t.app, 'POST', '/api/v1/delivery/tokens', undefined, dora.token)).json().deliveryToken as string;
+    const seqs: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await call(t.app, 'POST', '/api/v1/delivery/sealed', { deliveryToken, clientMessageId: randomUUID(), payload: toBase64Url(utf8(`quiet ${i}`)) });
+      seqs.push(res.json().deliveries[0].seq as number);
+    }
+    const c = await socket(dora.token);
+    await expect.poll(() => c.frames.flatMap((f) => (f.type === 'messages' ? (f.messages as { seq: number }[]) : [])).map((m) => m.seq)).toEqual(expect.arrayContaining(seqs));
+    c.ws.send(JSON.stringify({ type: 'ack', upTo: seqs[1], reply: false }));
+    // Acks are applied in the order they arrive: once this one is answered, the first one has committed.
+    c.ws.send(JSON.stringify({ type: 'ack', upTo: seqs[1] }));
+    await expect.poll(() => c.frames.some((f) => f.type === 'acked')).toBe(true);
+    expect(c.frames.filter((f) => f.type === 'acked')).toEqual([{ type: 'acked', upTo: seqs[1], depth: 1 }]);
+    const left = (await call(t.app, 'GET', `/api/v1/delivery/messages?after=0`, undefined, dora.token)).json().messages as { seq: number }[];
+    expect(left.map((m) => m.seq)).toEqual([seqs[2]]);
+    c.ws.close();
+  });
+
   it('a second hello on one socket is ignored, also while the first is still resolving', async () => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/ws`);
     const frames: Frame[] = [];

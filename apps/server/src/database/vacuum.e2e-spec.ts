@@ -12,8 +12,11 @@ import { Metrics } from '../metrics/metrics.js';
 
 const AFTER_ROWS = 100;
 let t: TestApp | undefined;
+let appClosed = false;
 
 afterEach(async () => {
+  // The app is stopped inside churn(); if an assertion failed before that, stop it here.
+  if (t && !appClosed) await t.app.close();
   await t?.db.close();
   t = undefined;
 });
@@ -21,6 +24,7 @@ afterEach(async () => {
 /** Sends `n` sealed messages to a fresh user's one device, acks them all, then stops the app (which waits for a vacuum in flight). */
 async function churn(env: Record<string, string>, n: number) {
   t = await createTestApp({ DB_VACUUM_AFTER_ROWS: String(AFTER_ROWS), ...env });
+  appClosed = false;
   const bob = await registerUser(t.app, 'bob');
   const token = (await call(t.app, 'POST', '/api/v1/delivery/tokens', undefined, bob.token)).json().deliveryToken as string;
   let last = 0;
@@ -33,6 +37,7 @@ async function churn(env: Record<string, string>, n: number) {
   const metrics = t.app.get(Metrics);
   const logs = t.logs;
   await t.app.close();
+  appClosed = true;
   const vacuums = (await metrics.vacuums.get()).values.filter((v) => v.labels.result === 'ok').reduce((s, v) => s + v.value, 0);
   const client = new pg.Client({ connectionString: t.db.url });
   await client.connect();

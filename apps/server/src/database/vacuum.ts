@@ -11,7 +11,7 @@ export type ChurnedTable = (typeof CHURNED_TABLES)[number];
  * VACUUM of the tables the messenger churns, for databases that do not vacuum them themselves.
  *
  * Every delivered message is a row inserted and deleted in `queued_message`, two updated versions
- * of its queue's `queue_head` row and a `send_key` row that is pruned a day later. PostgreSQL reuses
+ * of its queue's `queue_head` row and a `send_key` row that is pruned after the idempotency window. PostgreSQL reuses
  * the space of dead rows only after a vacuum. The embedded database (PGlite) runs PostgreSQL in
  * single-user mode, which has no autovacuum, and a PostgreSQL can run with `autovacuum = off`.
  * Without a vacuum the tables and their indexes grow by every message ever sent: on disk without

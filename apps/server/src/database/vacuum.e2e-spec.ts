@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../../test/app.js';
 import { call, registerUser } from '../messenger/test-kit.js';
 import { Metrics } from '../metrics/metrics.js';
+import { AUTOVACUUM_RUNS_SQL } from './vacuum.js';
 
 // The server vacuums the tables every message churns (queued_message, queue_head; send_key after a
 // prune) when the database does not: DB_VACUUM=auto|on|off, DB_VACUUM_AFTER_ROWS. Observed from
@@ -45,9 +46,7 @@ async function churn(env: Record<string, string>, n: number) {
     const stats = await client.query<{ relname: string; vacuum_count: string }>(
       `SELECT relname, vacuum_count FROM pg_stat_user_tables WHERE relname IN ('queued_message', 'queue_head', 'send_key') ORDER BY relname`,
     );
-    const autovacuum = await client.query<{ runs: boolean }>(
-      `SELECT current_setting('autovacuum') = 'on' AND EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'autovacuum launcher') AS runs`,
-    );
+    const autovacuum = await client.query<{ runs: boolean }>(AUTOVACUUM_RUNS_SQL);
     return {
       vacuums,
       counts: Object.fromEntries(stats.rows.map((r) => [r.relname, Number(r.vacuum_count)])),

@@ -7,6 +7,9 @@ import { Metrics } from '../metrics/metrics.js';
 export const CHURNED_TABLES = ['queued_message', 'queue_head', 'send_key'] as const;
 export type ChurnedTable = (typeof CHURNED_TABLES)[number];
 
+/** One row, `runs`: whether the database vacuums by itself (autovacuum on, and its launcher running). */
+export const AUTOVACUUM_RUNS_SQL = `SELECT current_setting('autovacuum') = 'on' AND EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'autovacuum launcher') AS runs`;
+
 /**
  * VACUUM of the tables the messenger churns, for databases that do not vacuum them themselves.
  *
@@ -88,9 +91,7 @@ export class ChurnVacuum implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private async autovacuumRuns(): Promise<boolean> {
-    const rows: { runs: boolean }[] = await this.ds.query(
-      `SELECT current_setting('autovacuum') = 'on' AND EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'autovacuum launcher') AS runs`,
-    );
+    const rows: { runs: boolean }[] = await this.ds.query(AUTOVACUUM_RUNS_SQL);
     return rows[0]?.runs === true;
   }
 }

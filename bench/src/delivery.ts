@@ -17,6 +17,8 @@
 // Each send carries the pair's next pre-encrypted message; recipients ack without decrypting, and
 // afterwards the messages pushed to pair 0 in (b) are decrypted in order by its recipient's MLS
 // state to prove they are real. DB_VACUUM in the environment goes to the server (default auto).
+// The server runs in this process: with the V8 settings of its own main.ts.
+import '../../apps/server/src/v8-flags.js';
 import { fork } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { Writable } from 'node:stream';

@@ -12,6 +12,8 @@
 // 2 x --ingest announces are bulk-loaded straight into the tables (setup, not measured); the
 // next --ingest go through the single endpoint and the last --ingest through the batch
 // endpoint, into that full database: those are the ingest figures.
+// The server runs in this process: with the V8 settings of its own main.ts.
+import '../../apps/server/src/v8-flags.js';
 import { createPublicKey, sign as nodeSign, verify as nodeVerify, createPrivateKey, type KeyObject } from 'node:crypto';
 import { cpus, totalmem } from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';

@@ -1,3 +1,4 @@
+import './v8-flags.js';
 import 'reflect-metadata';
 import { resolve } from 'node:path';
 import { createApp } from './app.js';

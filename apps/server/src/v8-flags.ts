@@ -1,8 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
 
 /**
- * V8 settings of the server process. Imported first by main.ts (and by bench/delivery, which
- * runs the server in its own process), before the application's modules run.
+ * V8 settings of the server process. Imported first by main.ts (and by the benchmarks that host
+ * the server in their own process), before the application's modules run.
  *
  * `--no-allocation-site-pretenuring`: V8 allocates objects straight into the old generation
  * from allocation sites whose objects once survived (pretenuring). A server's short-lived

@@ -11,8 +11,9 @@ interface KeyWindow {
 }
 
 /**
- * In-memory sliding-window limit (one server instance): at most `limit` hits per key within any
- * `windowMs`. Across instances the same interface is backed by Redis; see docs/operations.md.
+ * In-memory sliding-window limit: at most `limit` hits per key within any `windowMs`, on this
+ * server instance. Instances do not share their counts (docs/operations.md): a client whose
+ * requests are spread over n instances may get up to n times the limit.
  *
  * Hits are counted in `buckets` slices of the window (plus the current one), so a key costs a
  * fixed few hundred bytes and a hit a constant amount of work, whatever the limit: no list of

@@ -4,6 +4,7 @@ import { Clock, SystemClock } from './common/clock.js';
 import { ServerConfig } from './config/config.js';
 import { dataSourceOptions } from './database/data-source.js';
 import { ChurnVacuum } from './database/vacuum.js';
+import { RateLimits } from './common/rate-limits.js';
 import { AccountsModule } from './accounts/accounts.module.js';
 import { DevicesModule } from './devices/devices.module.js';
 import { FappModule } from './fapp/fapp.module.js';
@@ -51,8 +52,9 @@ export class AppModule {
         { provide: ServerConfig, useValue: config },
         { provide: Clock, useValue: clock },
         ChurnVacuum,
+        RateLimits,
       ],
-      exports: [ServerConfig, Clock, ChurnVacuum],
+      exports: [ServerConfig, Clock, ChurnVacuum, RateLimits],
       global: true,
     };
   }

@@ -4,7 +4,8 @@ import * as opaque from '@serenity-kit/opaque';
 import { randomBytes, toBase64Url, utf8, verify } from '@qpc/crypto';
 import type { EntityManager } from 'typeorm';
 import { Clock } from '../common/clock.js';
-import { SlidingWindowLimiter } from '../common/rate-limit.js';
+import type { RateLimit } from '../common/rate-limit.js';
+import { RateLimits } from '../common/rate-limits.js';
 import { ServerError } from '../common/server-error.js';
 import { ServerConfig } from '../config/config.js';
 import { DevicesService } from '../devices/devices.service.js';
@@ -33,7 +34,7 @@ const malformed = (what: string) => new ServerError('auth.malformed', 400, `${wh
 
 @Injectable()
 export class AccountsService {
-  private readonly loginLimiter: SlidingWindowLimiter;
+  private readonly loginLimiter: RateLimit;
 
   constructor(
     @Inject(AccountsRepository) private readonly repo: AccountsRepository,
@@ -42,8 +43,9 @@ export class AccountsService {
     @Inject(ServerConfig) private readonly config: ServerConfig,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(MessengerEvents) private readonly events: MessengerEvents,
+    @Inject(RateLimits) limits: RateLimits,
   ) {
-    this.loginLimiter = new SlidingWindowLimiter(config.LOGIN_RATE_PER_MIN, 60_000);
+    this.loginLimiter = limits.create('login', config.LOGIN_RATE_PER_MIN, 60_000);
   }
 
   async registrationStart(username: string, registrationRequest: string): Promise<{ registrationResponse: string }> {
@@ -71,7 +73,7 @@ export class AccountsService {
    * a login row is stored all the same: status, size and shape match a real account's.
    */
   async loginStart(username: string, startLoginRequest: string): Promise<{ loginId: string; loginResponse: string }> {
-    if (!this.loginLimiter.take(username, this.clock.now())) throw new ServerError('auth.rate_limited', 429, 'Too many login attempts for this username; wait a minute');
+    if (!(await this.loginLimiter.take(username, this.clock.now()))) throw new ServerError('auth.rate_limited', 429, 'Too many login attempts for this username; wait a minute');
     const account = await this.repo.byUsername(username);
     let r: { serverLoginState: string; loginResponse: string };
     try {

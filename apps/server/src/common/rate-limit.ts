@@ -1,6 +1,12 @@
 /** Buckets a window is divided into by default (for a minute: one per second). */
 export const DEFAULT_BUCKETS = 60;
 
+/** A rate limit as the services use it: in this process's memory, or shared by all instances in Redis (`RateLimits`). */
+export interface RateLimit {
+  /** Records a hit for `key` at `nowMs`; false (and nothing recorded) when the key is at its limit. */
+  take(key: string, nowMs: number): Promise<boolean>;
+}
+
 interface KeyWindow {
   /** Hits per bucket, a ring: `head` is the bucket `headBucket` (time / width); one more bucket than the window holds. */
   counts: Uint32Array;
@@ -12,8 +18,8 @@ interface KeyWindow {
 
 /**
  * In-memory sliding-window limit: at most `limit` hits per key within any `windowMs`, on this
- * server instance. Instances do not share their counts (docs/operations.md): a client whose
- * requests are spread over n instances may get up to n times the limit.
+ * server instance (without `REDIS_URL`; with it, `RedisWindowLimiter` counts the same way for all
+ * instances).
  *
  * Hits are counted in `buckets` slices of the window (plus the current one), so a key costs a
  * fixed few hundred bytes and a hit a constant amount of work, whatever the limit: no list of

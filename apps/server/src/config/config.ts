@@ -179,6 +179,16 @@ export class ServerConfig {
   @Matches(/^(nats|tls):\/\/[^\s,]+(,(nats|tls):\/\/[^\s,]+)*$/, { message: 'NATS_URL must be nats://host:port (comma-separated for several)' })
   NATS_URL?: string;
 
+  /** Redis (`redis://host:6379`, `rediss://` for TLS) that holds the rate limits all instances share; unset = each instance counts in its own memory. */
+  @IsOptional()
+  @Matches(/^rediss?:\/\/\S+$/, { message: 'REDIS_URL must be redis://host:port (or rediss:// for TLS)' })
+  REDIS_URL?: string;
+
+  /** Prefix of every Redis key the server writes (several deployments can share one Redis). */
+  @IsString()
+  @Matches(/^[A-Za-z0-9:_.-]{1,64}$/, { message: 'REDIS_PREFIX must be 1–64 of A–Z a–z 0–9 : _ . -' })
+  REDIS_PREFIX = 'qpc:';
+
   /** Run a libp2p mesh node inside the server that bridges FAPP announces between the web API and the clinic mesh. */
   @Transform(toBool)
   @IsBoolean()
@@ -209,7 +219,7 @@ export class ConfigError extends Error {
 
 /** Reads and validates the configuration; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): ServerConfig {
-  const keys = Object.keys(new ServerConfig()).concat('DATABASE_URL', 'OPAQUE_SERVER_SETUP', 'SERVER_SIGNING_KEY', 'NATS_URL');
+  const keys = Object.keys(new ServerConfig()).concat('DATABASE_URL', 'OPAQUE_SERVER_SETUP', 'SERVER_SIGNING_KEY', 'NATS_URL', 'REDIS_URL');
   const picked: Record<string, string> = {};
   for (const key of keys) {
     const value = env[key];

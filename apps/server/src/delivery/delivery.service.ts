@@ -3,7 +3,8 @@ import { randomBytes, sha256, toBase64Url } from '@qpc/crypto';
 import type { EntityManager } from 'typeorm';
 import { toB64url } from '../common/bytes.js';
 import { Clock } from '../common/clock.js';
-import { SlidingWindowLimiter } from '../common/rate-limit.js';
+import type { RateLimit } from '../common/rate-limit.js';
+import { RateLimits } from '../common/rate-limits.js';
 import { ServerError } from '../common/server-error.js';
 import { ServerConfig } from '../config/config.js';
 import { MessengerEvents, type QueuedMessage } from '../messenger/messenger-events.js';
@@ -47,7 +48,7 @@ export function toQueued(r: MessageRow): QueuedMessage {
 
 @Injectable()
 export class DeliveryService {
-  private readonly limiter: SlidingWindowLimiter;
+  private readonly limiter: RateLimit;
   private sends = 0;
 
   constructor(
@@ -56,16 +57,17 @@ export class DeliveryService {
     @Inject(Clock) private readonly clock: Clock,
     @Inject(MessengerEvents) private readonly events: MessengerEvents,
     @Inject(ServerSecrets) private readonly secrets: ServerSecrets,
+    @Inject(RateLimits) limits: RateLimits,
   ) {
-    this.limiter = new SlidingWindowLimiter(config.DELIVERY_RATE_PER_MIN, 60_000);
+    this.limiter = limits.create('delivery', config.DELIVERY_RATE_PER_MIN, 60_000);
   }
 
   /** Size and rate checks every send passes before touching the database. */
-  admit(scope: string, payloads: Uint8Array[]): void {
+  async admit(scope: string, payloads: Uint8Array[]): Promise<void> {
     for (const p of payloads) {
       if (p.length > this.config.MESSAGE_MAX_BYTES) throw new ServerError('delivery.too_large', 413, `A message may hold at most ${this.config.MESSAGE_MAX_BYTES} bytes`, { limit: this.config.MESSAGE_MAX_BYTES });
     }
-    if (!this.limiter.take(scope, this.clock.now())) throw new ServerError('delivery.rate_limited', 429, 'Too many messages; slow down', { limitPerMinute: this.config.DELIVERY_RATE_PER_MIN });
+    if (!(await this.limiter.take(scope, this.clock.now()))) throw new ServerError('delivery.rate_limited', 429, 'Too many messages; slow down', { limitPerMinute: this.config.DELIVERY_RATE_PER_MIN });
   }
 
   /**
@@ -178,7 +180,7 @@ export class DeliveryService {
     const devices = await this.repo.tokenDevices(hash);
     if (!devices) throw new ServerError('delivery.token_invalid', 403, 'Unknown or withdrawn delivery token');
     const scope = `sealed:${hash.toString('hex').slice(0, 64)}`;
-    this.admit(scope, [payload]);
+    await this.admit(scope, [payload]);
     return this.send(scope, clientMessageId, (m, now, key) =>
       this.enqueue(m, devices.map((deviceId) => ({ deviceId, payload, senderDeviceId: null, groupId: null })), now, false, key),
     );

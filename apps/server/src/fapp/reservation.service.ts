@@ -18,7 +18,8 @@ import {
 } from '@qpc/fapp';
 import { SlotReserveSchema } from '@qpc/proto';
 import { Clock } from '../common/clock.js';
-import { SlidingWindowLimiter } from '../common/rate-limit.js';
+import type { RateLimit } from '../common/rate-limit.js';
+import { RateLimits } from '../common/rate-limits.js';
 import { ServerError } from '../common/server-error.js';
 import { ServerConfig } from '../config/config.js';
 import { FappRepository, type HoldRow } from './fapp.repository.js';
@@ -61,8 +62,8 @@ function holdState(h: HoldRow | null): SlotState {
  */
 @Injectable()
 export class ReservationService implements OnModuleInit, OnModuleDestroy {
-  private readonly globalLimit: SlidingWindowLimiter;
-  private readonly slotLimit: SlidingWindowLimiter;
+  private readonly globalLimit: RateLimit;
+  private readonly slotLimit: RateLimit;
   private gcTimer: NodeJS.Timeout | undefined;
   private readonly reservedListeners = new Set<Listener<ReservedEvent>>();
   private readonly answeredListeners = new Set<Listener<AnsweredEvent>>();
@@ -74,9 +75,10 @@ export class ReservationService implements OnModuleInit, OnModuleDestroy {
     @Inject(Clock) private readonly clock: Clock,
     @Inject(ServerConfig) private readonly config: ServerConfig,
     @Inject(FappSearchIndex) private readonly index: FappSearchIndex,
+    @Inject(RateLimits) limits: RateLimits,
   ) {
-    this.globalLimit = new SlidingWindowLimiter(config.FAPP_RESERVE_RATE_PER_MIN, 60_000, 1);
-    this.slotLimit = new SlidingWindowLimiter(config.FAPP_SLOT_RATE_PER_MIN, 60_000);
+    this.globalLimit = limits.create('reserve', config.FAPP_RESERVE_RATE_PER_MIN, 60_000, { maxKeys: 1 });
+    this.slotLimit = limits.create('slot', config.FAPP_SLOT_RATE_PER_MIN, 60_000);
   }
 
   onModuleInit() {
@@ -120,14 +122,14 @@ export class ReservationService implements OnModuleInit, OnModuleDestroy {
 
   async reserve(bytes: Uint8Array): Promise<{ mailboxId: string; heldUntil: string }> {
     const nowMs = this.clock.now();
-    if (!this.globalLimit.take('all', nowMs)) throw new ServerError('fapp.rate_limited', 429, 'Too many reservations right now; try again in a minute.');
+    if (!(await this.globalLimit.take('all', nowMs))) throw new ServerError('fapp.rate_limited', 429, 'Too many reservations right now; try again in a minute.');
     const announce = await this.announces.currentAnnounce(reserveTherapistId(bytes));
     const r = verifyReservation(bytes, {
       nowMs,
       difficultyBits: this.config.FAPP_POW_BITS,
       lookup: (id) => (id === announce?.therapistId ? announce : undefined),
     });
-    if (!this.slotLimit.take(`${r.therapistId}/${r.slotIdHex}`, nowMs)) {
+    if (!(await this.slotLimit.take(`${r.therapistId}/${r.slotIdHex}`, nowMs))) {
       throw new ServerError('fapp.rate_limited', 429, 'Too many reservations for this slot; try again in a minute.');
     }
     if (!(await this.repo.rememberStamp(r.stampId, r.stampWindow))) throw new FappError('STAMP_REUSED', 'stamp was already used');

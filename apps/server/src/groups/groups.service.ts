@@ -83,7 +83,7 @@ export class GroupsService {
     if (!sameBytes(head.groupId, groupId)) throw new ServerError('groups.wrong_group', 400, 'The commit belongs to another group');
     if (input.addDevices.length > 0 && !input.welcome) throw new ServerError('groups.welcome_required', 400, 'Adding devices needs their Welcome');
     if (input.welcome && peek(input.welcome, 'welcome').wireFormat !== 'mls_welcome') throw new ServerError('groups.malformed', 400, 'welcome must be an MLS Welcome');
-    this.delivery.admit(s.deviceId, input.welcome ? [input.commit, input.welcome] : [input.commit]);
+    await this.delivery.admit(s.deviceId, input.welcome ? [input.commit, input.welcome] : [input.commit]);
 
     return this.delivery.send(s.deviceId, input.clientMessageId, async (m, now, key) => {
       const { epoch, members } = await this.state(m, groupId, s.deviceId, true);
@@ -113,7 +113,7 @@ export class GroupsService {
       throw new ServerError('groups.not_an_application_message', 400, 'message must be an MLS application message or proposal; commits go to /commits');
     }
     if (!sameBytes(head.groupId, groupId)) throw new ServerError('groups.wrong_group', 400, 'The message belongs to another group');
-    this.delivery.admit(s.deviceId, [message]);
+    await this.delivery.admit(s.deviceId, [message]);
     // One statement: a group that does not exist has no members, so both it and non-membership are 404.
     return this.delivery.groupMessage(s.deviceId, clientMessageId, groupId, message);
   }

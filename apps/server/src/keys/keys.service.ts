@@ -3,7 +3,8 @@ import { constantTimeEqual, decodeKeyPackage } from '@qpc/crypto';
 import { DataSource } from 'typeorm';
 import { toB64url } from '../common/bytes.js';
 import { Clock } from '../common/clock.js';
-import { SlidingWindowLimiter } from '../common/rate-limit.js';
+import type { RateLimit } from '../common/rate-limit.js';
+import { RateLimits } from '../common/rate-limits.js';
 import { ServerError } from '../common/server-error.js';
 import { ServerConfig } from '../config/config.js';
 import { MessengerEvents } from '../messenger/messenger-events.js';
@@ -31,7 +32,7 @@ const CLAIMS_PER_MIN = 300;
 
 @Injectable()
 export class KeysService {
-  private readonly claimLimiter = new SlidingWindowLimiter(CLAIMS_PER_MIN, 60_000);
+  private readonly claimLimiter: RateLimit;
 
   constructor(
     @Inject(KeysRepository) private readonly repo: KeysRepository,
@@ -39,7 +40,10 @@ export class KeysService {
     @Inject(ServerConfig) private readonly config: ServerConfig,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(MessengerEvents) private readonly events: MessengerEvents,
-  ) {}
+    @Inject(RateLimits) limits: RateLimits,
+  ) {
+    this.claimLimiter = limits.create('claims', CLAIMS_PER_MIN, 60_000);
+  }
 
   /** Checks framing, suite and that the leaf signs with the uploading device's key. */
   private check(bytes: Uint8Array, deviceKey: Buffer, field: string): void {
@@ -80,7 +84,7 @@ export class KeysService {
 
   /** One key package per active device of the account (the caller's own device excluded). */
   async claim(s: SessionInfo, username: string): Promise<{ accountId: string; username: string; devices: ClaimedDevice[] }> {
-    if (!this.claimLimiter.take(s.deviceId, this.clock.now())) throw new ServerError('keys.rate_limited', 429, 'Too many key package claims; slow down');
+    if (!(await this.claimLimiter.take(s.deviceId, this.clock.now()))) throw new ServerError('keys.rate_limited', 429, 'Too many key package claims; slow down');
     const acc: { id: string }[] = await this.ds.query(`SELECT id FROM account WHERE username = $1`, [username]);
     if (!acc[0]) throw new ServerError('accounts.not_found', 404, 'No such user');
     const devices = (await this.repo.activeDevices(acc[0].id)).filter((d) => d.id !== s.deviceId);

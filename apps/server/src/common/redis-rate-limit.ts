@@ -29,7 +29,7 @@ return 1
 type WithTake = Redis & { qpcRateTake(key: string, bucket: number, slots: number, limit: number, ttlMs: number): Promise<number> };
 
 /** Registers the script on a connection (sent once, then called by its SHA). */
-export function withRateScript(redis: Redis): WithTake {
+function withRateScript(redis: Redis): WithTake {
   if (!('qpcRateTake' in redis)) redis.defineCommand('qpcRateTake', { numberOfKeys: 1, lua: TAKE_SCRIPT });
   return redis as WithTake;
 }

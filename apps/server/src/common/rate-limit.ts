@@ -7,6 +7,26 @@ export interface RateLimit {
   take(key: string, nowMs: number): Promise<boolean>;
 }
 
+/**
+ * How a window of `windowMs` is cut into `buckets` buckets, kept as `slots` (one more than the
+ * window holds, so a hit counts for at least the whole window): the bucket of a time is
+ * `floor(time / width)`. Both limiters, in memory and in Redis, count this way.
+ */
+export class Bucketing {
+  readonly width: number;
+  readonly slots: number;
+
+  constructor(limit: number, windowMs: number, buckets: number) {
+    if (!(limit >= 0) || !(windowMs > 0) || !Number.isInteger(buckets) || buckets < 1) throw new RangeError('a rate limit needs limit >= 0, windowMs > 0 and buckets >= 1');
+    this.width = windowMs / buckets;
+    this.slots = buckets + 1;
+  }
+
+  bucket(nowMs: number): number {
+    return Math.floor(nowMs / this.width);
+  }
+}
+
 interface KeyWindow {
   /** Hits per bucket, a ring: `head` is the bucket `headBucket` (time / width); one more bucket than the window holds. */
   counts: Uint32Array;
@@ -31,8 +51,7 @@ interface KeyWindow {
  */
 export class SlidingWindowLimiter {
   private readonly hits = new Map<string, KeyWindow>();
-  private readonly width: number;
-  private readonly slots: number;
+  private readonly buckets: Bucketing;
 
   constructor(
     private readonly limit: number,
@@ -40,19 +59,17 @@ export class SlidingWindowLimiter {
     private readonly maxKeys = 100_000,
     buckets = DEFAULT_BUCKETS,
   ) {
-    if (!(limit >= 0) || !(windowMs > 0) || !Number.isInteger(buckets) || buckets < 1) throw new RangeError('SlidingWindowLimiter needs limit >= 0, windowMs > 0 and buckets >= 1');
-    this.width = windowMs / buckets;
-    this.slots = buckets + 1;
+    this.buckets = new Bucketing(limit, windowMs, buckets);
   }
 
   /** Records a hit for `key` at `nowMs`; false (and nothing recorded) when the key is at its limit. */
   take(key: string, nowMs: number): boolean {
-    const bucket = Math.floor(nowMs / this.width);
+    const bucket = this.buckets.bucket(nowMs);
     let w = this.hits.get(key);
     if (w) this.advance(w, bucket);
     else {
       if (this.limit === 0) return false;
-      w = { counts: new Uint32Array(this.slots), head: 0, headBucket: bucket, total: 0 };
+      w = { counts: new Uint32Array(this.buckets.slots), head: 0, headBucket: bucket, total: 0 };
       this.hits.set(key, w);
     }
     if (w.total >= this.limit) return false;
@@ -64,10 +81,11 @@ export class SlidingWindowLimiter {
 
   /** Empties the buckets that left the window by `bucket`. A clock that went back counts into the current bucket. */
   private advance(w: KeyWindow, bucket: number): void {
-    const steps = Math.min(bucket - w.headBucket, this.slots);
+    const { slots } = this.buckets;
+    const steps = Math.min(bucket - w.headBucket, slots);
     if (steps <= 0) return;
     for (let i = 0; i < steps; i++) {
-      w.head = (w.head + 1) % this.slots;
+      w.head = (w.head + 1) % slots;
       w.total -= w.counts[w.head]!;
       w.counts[w.head] = 0;
     }

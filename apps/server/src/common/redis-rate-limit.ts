@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { DEFAULT_BUCKETS, type RateLimit } from './rate-limit.js';
+import { Bucketing, DEFAULT_BUCKETS, type RateLimit } from './rate-limit.js';
 
 /**
  * One hit, atomically: KEYS[1] is a hash of bucket number -> hits. Buckets that left the window
@@ -43,8 +43,7 @@ function withRateScript(redis: Redis): WithTake {
  * last hit.
  */
 export class RedisWindowLimiter implements RateLimit {
-  private readonly width: number;
-  private readonly slots: number;
+  private readonly buckets: Bucketing;
   private readonly ttlMs: number;
   private readonly redis: WithTake;
 
@@ -55,16 +54,13 @@ export class RedisWindowLimiter implements RateLimit {
     windowMs: number,
     buckets = DEFAULT_BUCKETS,
   ) {
-    if (!(limit >= 0) || !(windowMs > 0) || !Number.isInteger(buckets) || buckets < 1) throw new RangeError('RedisWindowLimiter needs limit >= 0, windowMs > 0 and buckets >= 1');
+    this.buckets = new Bucketing(limit, windowMs, buckets);
     this.redis = withRateScript(redis);
-    this.width = windowMs / buckets;
-    this.slots = buckets + 1;
-    this.ttlMs = Math.ceil(windowMs + this.width);
+    this.ttlMs = Math.ceil(windowMs + this.buckets.width);
   }
 
   async take(key: string, nowMs: number): Promise<boolean> {
     if (this.limit === 0) return false;
-    const bucket = Math.floor(nowMs / this.width);
-    return (await this.redis.qpcRateTake(this.prefix + key, bucket, this.slots, this.limit, this.ttlMs)) === 1;
+    return (await this.redis.qpcRateTake(this.prefix + key, this.buckets.bucket(nowMs), this.buckets.slots, this.limit, this.ttlMs)) === 1;
   }
 }

@@ -274,7 +274,7 @@ export class FappRepository {
   async storedAnnounces(therapistIds: string[]): Promise<Map<string, { sequence: number; envelope: Buffer }>> {
     if (therapistIds.length === 0) return new Map();
     const rows: { therapist_id: string; sequence: string; envelope: Buffer }[] = await this.ds.query(
-      `SELECT therapist_id, sequence, envelope FROM fapp_announce WHERE therapist_id = ANY($1::text[])`,
+      `SELECT therapist_id, sequence, envelope FROM fapp_announce WHERE therapist_id = ANY($1::bpchar[])`,
       [therapistIds],
     );
     return new Map(rows.map((r) => [r.therapist_id, { sequence: Number(r.sequence), envelope: r.envelope }]));
@@ -305,7 +305,7 @@ export class FappRepository {
    * columns, and their slots with the hold on each. All of them, or only these therapists'.
    */
   async searchState(nowMs: number, therapistIds?: readonly string[]): Promise<{ announces: IndexAnnounceRow[]; slots: IndexSlotRow[] }> {
-    const only = therapistIds ? 'AND a.therapist_id = ANY($2::text[])' : '';
+    const only = therapistIds ? 'AND a.therapist_id = ANY($2::bpchar[])' : '';
     const params: unknown[] = therapistIds ? [new Date(nowMs), therapistIds] : [new Date(nowMs)];
     const announces: IndexAnnounceRow[] = await this.ds.query(
       `SELECT a.therapist_id, a.sequence::text AS sequence, a.plz, a.verified, a.authority, a.fachrichtungen, a.altersgruppen, a.modalitaeten,
@@ -326,7 +326,7 @@ export class FappRepository {
   async envelopes(therapistIds: string[]): Promise<Map<string, Buffer>> {
     if (therapistIds.length === 0) return new Map();
     const rows: { therapist_id: string; envelope: Buffer }[] = await this.ds.query(
-      `SELECT therapist_id, envelope FROM fapp_announce WHERE therapist_id = ANY($1::text[])`,
+      `SELECT therapist_id, envelope FROM fapp_announce WHERE therapist_id = ANY($1::bpchar[])`,
       [therapistIds],
     );
     return new Map(rows.map((r) => [r.therapist_id, r.envelope]));
@@ -346,7 +346,7 @@ export class FappRepository {
   async unavailable(therapistIds: string[], nowMs: number): Promise<{ therapist_id: string; slot_id: string }[]> {
     if (therapistIds.length === 0) return [];
     return this.ds.query(
-      `SELECT therapist_id, slot_id FROM fapp_hold WHERE therapist_id = ANY($1::text[]) AND (state = 'booked' OR held_until > $2)
+      `SELECT therapist_id, slot_id FROM fapp_hold WHERE therapist_id = ANY($1::bpchar[]) AND (state = 'booked' OR held_until > $2)
        ORDER BY therapist_id, slot_id`,
       [therapistIds, new Date(nowMs)],
     );
@@ -452,7 +452,7 @@ export class FappRepository {
     return this.ds.transaction(async (m) => {
       const expired = returned<{ mailbox_id: string }>(await m.query(`DELETE FROM fapp_hold WHERE state = 'held' AND held_until <= $1 RETURNING mailbox_id`, [now]));
       if (expired.length > 0) {
-        await m.query(`UPDATE fapp_mailbox SET status = 'expired', updated_at = now() WHERE status = 'pending' AND mailbox_id = ANY($1::text[])`, [
+        await m.query(`UPDATE fapp_mailbox SET status = 'expired', updated_at = now() WHERE status = 'pending' AND mailbox_id = ANY($1::bpchar[])`, [
           expired.map((e) => e.mailbox_id),
         ]);
       }

@@ -23,7 +23,7 @@ export class RevocationRepository {
     if (attestationIds.length === 0) return 0;
     const rows: unknown = await m.query(
       `UPDATE fapp_announce SET verified = false, authority = NULL
-       WHERE authority_key = $1 AND attestation_id = ANY($2::text[]) AND verified
+       WHERE authority_key = $1 AND attestation_id = ANY($2::bpchar[]) AND verified
        RETURNING therapist_id`,
       [authorityKey, attestationIds],
     );

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Announce, SlotFilter } from '@qpc/fapp';
+import { toHex } from '@qpc/crypto';
+import type { Announce, SlotFilter, VerifiedAnnounce } from '@qpc/fapp';
 import { DataSource, type EntityManager } from 'typeorm';
 
 export interface SlotRow {
@@ -71,7 +72,54 @@ export interface AnnounceWrite {
   envelope: Uint8Array;
 }
 
+/** A verified announce as the repository writes it. */
+export function announceWrite(v: VerifiedAnnounce): AnnounceWrite {
+  const attestation =
+    v.status.kind === 'verified'
+      ? { authority: v.status.authority.name, authorityKey: toHex(v.status.attestation.authorityKey), attestationId: toHex(v.status.attestation.attestationId) }
+      : null;
+  return { a: v.announce, verified: v.verified, attestation, envelope: v.bytes };
+}
+
 const MAILBOX_RETENTION_MS = 30 * 24 * 3600_000;
+
+const pgArray = (xs: readonly (number | string)[]) => `{${xs.join(',')}}`;
+
+/**
+ * The parameters of the batch statement, as arrays in its order: $1-$16 one element per
+ * announce (therapist id, sequence, PLZ, verified, authority, Fachrichtungen, age groups,
+ * Modalitäten, Kostenträger, languages as array literals, barrier-free, issued, expires,
+ * envelope, authority key, attestation id), $17-$22 one per slot (therapist id, slot id,
+ * start, duration, Terminart, group size).
+ */
+export function announceBatchParams(items: readonly AnnounceWrite[]): unknown[] {
+  const slots = items.flatMap((i) => i.a.slots.map((s) => ({ t: i.a.therapistId, s })));
+  return [
+    items.map((i) => i.a.therapistId),
+    items.map((i) => i.a.sequence),
+    items.map((i) => i.a.plz),
+    items.map((i) => i.verified),
+    items.map((i) => i.attestation?.authority ?? null),
+    items.map((i) => pgArray(i.a.fachrichtungen)),
+    items.map((i) => pgArray(i.a.altersgruppen)),
+    items.map((i) => pgArray(i.a.modalitaeten)),
+    items.map((i) => pgArray(i.a.kostentraeger)),
+    // Validated ISO 639 codes (lower-case letters), safe inside an array literal.
+    items.map((i) => pgArray(i.a.languages)),
+    items.map((i) => i.a.barrierFree),
+    items.map((i) => new Date(i.a.issuedAtMs)),
+    items.map((i) => new Date(i.a.expiresAtMs)),
+    items.map((i) => Buffer.from(i.envelope.buffer, i.envelope.byteOffset, i.envelope.byteLength)),
+    items.map((i) => i.attestation?.authorityKey ?? null),
+    items.map((i) => i.attestation?.attestationId ?? null),
+    slots.map((x) => x.t),
+    slots.map((x) => x.s.idHex),
+    slots.map((x) => new Date(x.s.startMs)),
+    slots.map((x) => x.s.durationMinutes),
+    slots.map((x) => x.s.terminart),
+    slots.map((x) => x.s.groupSize),
+  ];
+}
 
 /** A parameterized SQL statement as the repository sends it. */
 export interface SqlQuery {
@@ -208,8 +256,6 @@ export class FappRepository {
   async upsertAnnounces(items: readonly AnnounceWrite[]): Promise<Set<string>> {
     if (items.length === 0) return new Set();
     const sorted = [...items].sort((x, y) => (x.a.therapistId < y.a.therapistId ? -1 : x.a.therapistId > y.a.therapistId ? 1 : 0));
-    const pgArray = (xs: readonly (number | string)[]) => `{${xs.join(',')}}`;
-    const slots = sorted.flatMap((i) => i.a.slots.map((s) => ({ t: i.a.therapistId, s })));
     const rows: { therapist_id: string }[] = await this.ds.query(
       `WITH n AS (
          SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
@@ -241,31 +287,7 @@ export class FappRepository {
            WHERE NOT EXISTS (SELECT 1 FROM ns WHERE ns.therapist_id = a.therapist_id AND ns.slot_id = x.slot_id)))
        )
        SELECT therapist_id FROM a`,
-      [
-        sorted.map((i) => i.a.therapistId),
-        sorted.map((i) => i.a.sequence),
-        sorted.map((i) => i.a.plz),
-        sorted.map((i) => i.verified),
-        sorted.map((i) => i.attestation?.authority ?? null),
-        sorted.map((i) => pgArray(i.a.fachrichtungen)),
-        sorted.map((i) => pgArray(i.a.altersgruppen)),
-        sorted.map((i) => pgArray(i.a.modalitaeten)),
-        sorted.map((i) => pgArray(i.a.kostentraeger)),
-        // Validated ISO 639 codes (lower-case letters), safe inside an array literal.
-        sorted.map((i) => pgArray(i.a.languages)),
-        sorted.map((i) => i.a.barrierFree),
-        sorted.map((i) => new Date(i.a.issuedAtMs)),
-        sorted.map((i) => new Date(i.a.expiresAtMs)),
-        sorted.map((i) => Buffer.from(i.envelope.buffer, i.envelope.byteOffset, i.envelope.byteLength)),
-        sorted.map((i) => i.attestation?.authorityKey ?? null),
-        sorted.map((i) => i.attestation?.attestationId ?? null),
-        slots.map((x) => x.t),
-        slots.map((x) => x.s.idHex),
-        slots.map((x) => new Date(x.s.startMs)),
-        slots.map((x) => x.s.durationMinutes),
-        slots.map((x) => x.s.terminart),
-        slots.map((x) => x.s.groupSize),
-      ],
+      announceBatchParams(sorted),
     );
     return new Set(rows.map((r) => r.therapist_id));
   }

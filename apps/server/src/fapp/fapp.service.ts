@@ -22,7 +22,7 @@ import { toProblem } from '../common/problem.filter.js';
 import { ServerError } from '../common/server-error.js';
 import { ServerConfig } from '../config/config.js';
 import { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT, type AnnounceBatchItemDto, type AnnounceBatchResultDto } from './fapp.dto.js';
-import { type AnnounceWrite, FappRepository, type SearchRow } from './fapp.repository.js';
+import { announceWrite, type AnnounceWrite, FappRepository, type SearchRow } from './fapp.repository.js';
 import { FappSearchIndex } from './search-index.js';
 import { RevocationRepository } from './revocation.repository.js';
 import { GroupCommit } from '../common/group-commit.js';
@@ -233,7 +233,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
 
   async ingest(bytes: Uint8Array, origin: IngestOrigin = 'http'): Promise<IngestOutcome> {
     const v = this.verify(bytes, this.clock.now());
-    const w = toWrite(v);
+    const w = announceWrite(v);
     const stored = await this.writeGrouped(w);
     if (!stored) {
       const current = await this.repo.storedSequence(w.a.therapistId);
@@ -306,7 +306,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
           attestationCache: { get: (k) => this.attestationCache.get(k), set: (k, a) => cache.push([k, a]) },
           verifySignature: (publicKey, message, signature) => (checks.push({ publicKey, message, signature }), true),
         });
-        pending.push({ index, w: toWrite(v), from, to: checks.length, cache });
+        pending.push({ index, w: announceWrite(v), from, to: checks.length, cache });
       } catch (err) {
         // Signatures first, as the single endpoint checks them: a forged announce with a bad
         // field is still bad_signature.
@@ -410,14 +410,6 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
     this.announceCache.set(therapistId, { sequence: row.sequence, announce });
     return announce;
   }
-}
-
-function toWrite(v: VerifiedAnnounce): AnnounceWrite {
-  const attestation =
-    v.status.kind === 'verified'
-      ? { authority: v.status.authority.name, authorityKey: toHex(v.status.attestation.authorityKey), attestationId: toHex(v.status.attestation.attestationId) }
-      : null;
-  return { a: v.announce, verified: v.verified, attestation, envelope: v.bytes };
 }
 
 function outcome(w: AnnounceWrite): IngestOutcome {

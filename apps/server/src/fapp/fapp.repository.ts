@@ -83,6 +83,9 @@ export function announceWrite(v: VerifiedAnnounce): AnnounceWrite {
 
 const MAILBOX_RETENTION_MS = 30 * 24 * 3600_000;
 
+/** Advisory-lock class of announce writes (key: the therapist id's hashtext); see `serialized`. */
+const ANNOUNCE_WRITE_LOCK = 74_117_003;
+
 const pgArray = (xs: readonly (number | string)[]) => `{${xs.join(',')}}`;
 
 /**
@@ -187,14 +190,34 @@ export class FappRepository {
   }
 
   /**
+   * Runs an announce write after taking, in its transaction, the write lock of each of these
+   * therapists (an advisory lock per therapist, in one order, so two writes cannot deadlock).
+   * The write's statement starts only then, so its snapshot holds everything an earlier writer
+   * of the same therapist committed. Without it, a statement that waited for the other's row
+   * lock inside the statement saw the therapist's slots as they were when it began: a slot the
+   * other write added, and its own announce no longer carries, stayed behind.
+   */
+  private serialized<T>(therapistIds: readonly string[], write: (m: EntityManager) => Promise<T>): Promise<T> {
+    return this.ds.transaction(async (m) => {
+      if (therapistIds.length === 1) await m.query(`SELECT pg_advisory_xact_lock(${ANNOUNCE_WRITE_LOCK}, hashtext($1))`, [therapistIds[0]]);
+      else
+        await m.query(
+          `SELECT pg_advisory_xact_lock(${ANNOUNCE_WRITE_LOCK}, k) FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest($1::text[]) AS t ORDER BY k) q`,
+          [therapistIds],
+        );
+      return write(m);
+    });
+  }
+
+  /**
    * Stores an announce if its sequence is higher than the stored one, with its slots, in
-   * one statement (one round trip, atomic without an explicit transaction). The
+   * one statement, under the therapist's write lock (`serialized`). The
    * conditional upsert is the check: it returns false for a stale or replayed sequence.
    * Slots keep their rows (and so their holds) across re-announces; a booked slot the
    * therapist no longer announces is done with, so its hold goes (the mailbox keeps the reply).
    */
   async upsertAnnounce(a: Announce, verified: boolean, attestation: { authority: string; authorityKey: string; attestationId: string } | null, envelope: Uint8Array): Promise<boolean> {
-    const rows: unknown[] = await this.ds.query(
+    const rows: unknown[] = await this.serialized([a.therapistId], (m) => m.query(
       `WITH a AS (
          INSERT INTO fapp_announce (therapist_id, sequence, plz, verified, authority, fachrichtungen, altersgruppen, modalitaeten, kostentraeger,
                                     languages, barrier_free, issued_at, expires_at, envelope, authority_key, attestation_id, received_at)
@@ -235,17 +258,17 @@ export class FappRepository {
         a.slots.map((s) => s.terminart),
         a.slots.map((s) => s.groupSize),
       ],
-    );
+    ));
     return rows.length === 1;
   }
 
   /**
-   * The batch form of `upsertAnnounce`: every announce and all their slots in one statement
-   * (one round trip, one transaction), with the same rules per therapist. The therapists must
-   * be distinct; they are written in therapist-id order so two batches sharing therapists
-   * lock the announce rows in the same order and cannot deadlock (slot and hold rows are
-   * only touched by the holder of their announce row's lock). Returns the therapist ids stored;
-   * the others had a stored sequence at least as high.
+   * The batch form of `upsertAnnounce`: every announce and all their slots in one statement,
+   * with the same rules per therapist. The therapists must
+   * be distinct; each therapist's write lock is taken first (`serialized`), and the rows are
+   * written in therapist-id order, so two batches sharing therapists cannot deadlock (slot and
+   * hold rows are only touched by the holder of their therapist's write lock). Returns the
+   * therapist ids stored; the others had a stored sequence at least as high.
    *
    * Slots (and booked holds) the new announces no longer carry are found therapist by therapist
    * through the primary key (a LATERAL lookup per stored announce, kept apart from the join by
@@ -256,7 +279,7 @@ export class FappRepository {
   async upsertAnnounces(items: readonly AnnounceWrite[]): Promise<Set<string>> {
     if (items.length === 0) return new Set();
     const sorted = [...items].sort((x, y) => (x.a.therapistId < y.a.therapistId ? -1 : x.a.therapistId > y.a.therapistId ? 1 : 0));
-    const rows: { therapist_id: string }[] = await this.ds.query(
+    const rows: { therapist_id: string }[] = await this.serialized(sorted.map((i) => i.a.therapistId), (m) => m.query(
       `WITH n AS (
          SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
                               $10::text[], $11::boolean[], $12::timestamptz[], $13::timestamptz[], $14::bytea[], $15::text[], $16::text[])
@@ -288,7 +311,7 @@ export class FappRepository {
        )
        SELECT therapist_id FROM a`,
       announceBatchParams(sorted),
-    );
+    ));
     return new Set(rows.map((r) => r.therapist_id));
   }
 

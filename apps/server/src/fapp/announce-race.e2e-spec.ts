@@ -1,0 +1,109 @@
+// Two announces of one therapist written at the same time (two server instances, or the mesh
+// and the HTTP API of one): the higher sequence must end with exactly its own slots. The write
+// that waits for the other's lock on the therapist must see the slots the other one added,
+// or a slot neither the stored announce nor the therapist offers any more stays searchable.
+//
+// On PostgreSQL the interleaving is forced: a third connection holds the therapist's announce
+// row, the lower sequence starts and waits for it, then the higher one starts (before the
+// lower one has committed) and waits too; the row is released. PGlite executes one
+// transaction at a time (a held row would stop every other connection), so there the two
+// writes are only sent together and cannot interleave; the outcome must be the same.
+import { generateKemKeyPair, generateSigningKeyPair, type SigningKeyPair } from '@qpc/crypto';
+import { buildAnnounce, createTrustStore, verifyAnnounce } from '@qpc/fapp';
+import { Altersgruppe, Fachrichtung, Kostentraeger, Modalitaet, Terminart } from '@qpc/proto';
+import { type DataSource, type QueryRunner } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDatabase, type TestDatabase } from '../../test/db.js';
+import { openDataSource } from '../database/data-source.js';
+import { announceWrite, FappRepository } from './fapp.repository.js';
+
+const T0 = Date.now();
+const HOUR = 3600_000;
+const kem = generateKemKeyPair();
+const trust = createTrustStore([]);
+
+/** A therapist's announce `sequence` with one slot per id (slot n starts n days from now). */
+function write(therapist: SigningKeyPair, sequence: number, slotIds: number[]) {
+  const bytes = buildAnnounce(
+    therapist,
+    {
+      kemPublicKey: kem.publicKey,
+      fachrichtungen: [Fachrichtung.VERHALTENSTHERAPIE],
+      altersgruppen: [Altersgruppe.ERWACHSENE],
+      modalitaeten: [Modalitaet.PRAXIS],
+      kostentraeger: [Kostentraeger.GKV],
+      plz: '10115',
+      languages: ['de'],
+      slots: slotIds.map((n) => ({ id: new Uint8Array(16).fill(n), startMs: Math.ceil(T0 / HOUR) * HOUR + n * 24 * HOUR, durationMinutes: 50, terminart: Terminart.SPRECHSTUNDE })),
+      sequence,
+    },
+    T0,
+  );
+  return announceWrite(verifyAnnounce(bytes, { nowMs: T0, trust }));
+}
+
+const slotId = (n: number) => Buffer.alloc(16, n).toString('hex');
+
+let db: TestDatabase;
+let ds: DataSource;
+let holder: QueryRunner;
+
+beforeAll(async () => {
+  db = await testDatabase();
+  ds = await openDataSource(db.url, 6);
+  holder = ds.createQueryRunner();
+  await holder.connect();
+});
+
+afterAll(async () => {
+  await holder?.release();
+  await ds?.destroy();
+  await db?.close();
+});
+
+/** Resolves once `n` backends wait for a lock (pg_stat_activity), polled on the database's own view. */
+async function waitingForLocks(n: number): Promise<void> {
+  for (;;) {
+    const rows: { n: string }[] = await ds.query(`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+    if (Number(rows[0]!.n) >= n) return;
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+describe('two announces of one therapist at once', () => {
+  for (const [name, store] of [
+    ['batch statement', (repo: FappRepository, w: ReturnType<typeof write>) => repo.upsertAnnounces([w]).then((s) => s.size === 1)],
+    ['single statement', (repo: FappRepository, w: ReturnType<typeof write>) => repo.upsertAnnounce(w.a, w.verified, w.attestation, w.envelope)],
+  ] as const) {
+    it(`the higher sequence keeps exactly its slots (${name})`, async () => {
+      const repo = new FappRepository(ds);
+      const therapist = generateSigningKeyPair();
+      const first = write(therapist, 1, [1]);
+      expect(await store(repo, first)).toBe(true);
+      const id = first.a.therapistId;
+
+      // The lower sequence adds slot 2; the higher one offers slot 3 only.
+      const forced = db.backend === 'postgres';
+      if (forced) {
+        await holder.startTransaction();
+        await holder.query(`SELECT 1 FROM fapp_announce WHERE therapist_id = $1 FOR UPDATE`, [id]);
+      }
+      const lower = store(repo, write(therapist, 2, [1, 2]));
+      if (forced) await waitingForLocks(1);
+      const higher = store(repo, write(therapist, 3, [3]));
+      if (forced) {
+        await waitingForLocks(2);
+        await holder.commitTransaction();
+      }
+      // Forced, the lower one is written first; on PGlite either may be (the lower is then stale).
+      if (forced) expect(await lower).toBe(true);
+      else await lower;
+      expect(await higher).toBe(true);
+
+      const stored: { sequence: string }[] = await ds.query(`SELECT sequence FROM fapp_announce WHERE therapist_id = $1`, [id]);
+      expect(Number(stored[0]!.sequence)).toBe(3);
+      const slots: { slot_id: string }[] = await ds.query(`SELECT slot_id FROM fapp_slot WHERE therapist_id = $1 ORDER BY slot_id`, [id]);
+      expect(slots.map((s) => s.slot_id)).toEqual([slotId(3)]);
+    });
+  }
+});

@@ -23,6 +23,7 @@ import {
 import { Altersgruppe, Fachrichtung, FappKind, FappSignedSchema, Kostentraeger, Modalitaet, type SlotAnnounce, SlotAnnounceSchema, SlotSchema, Terminart } from '@qpc/proto';
 import { buildDemoDataset, DEMO_AUTHORITY_NAME, type DemoDataset, type DemoTherapist } from '@qpc/seed';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { plainAnnounceInput } from '../../test/announces.js';
 import { createTestApp, TestClock, type TestApp } from '../../test/app.js';
 import { FappService } from './fapp.service.js';
 
@@ -110,17 +111,7 @@ describe('announces', () => {
   describe('every validation error is a 4xx problem and stores nothing', () => {
     const stranger = generateSigningKeyPair();
     const kem = generateKemKeyPair();
-    const base = () => ({
-      kemPublicKey: kem.publicKey,
-      fachrichtungen: [Fachrichtung.VERHALTENSTHERAPIE],
-      altersgruppen: [Altersgruppe.ERWACHSENE],
-      modalitaeten: [Modalitaet.PRAXIS],
-      kostentraeger: [Kostentraeger.GKV],
-      plz: '10115',
-      languages: ['de'],
-      slots: [{ startMs: T0 + 86_400_000, durationMinutes: 50, terminart: Terminart.SPRECHSTUNDE }],
-      sequence: 1,
-    });
+    const base = () => plainAnnounceInput(kem.publicKey, [{ startMs: T0 + 86_400_000, durationMinutes: 50, terminart: Terminart.SPRECHSTUNDE }], 1);
     const cases: [string, () => Uint8Array | string, number, string][] = [
       ['malformed bytes', () => 'AAECAwQ', 400, 'fapp.malformed'],
       ['not base64url', () => 'not base64!', 400, 'request.invalid'],

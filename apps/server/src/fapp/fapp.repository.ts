@@ -83,13 +83,10 @@ export function announceWrite(v: VerifiedAnnounce): AnnounceWrite {
 
 const MAILBOX_RETENTION_MS = 30 * 24 * 3600_000;
 
-/** Advisory-lock class of announce writes (key: the therapist id's hashtext); see `serialized`. */
-const ANNOUNCE_WRITE_LOCK = 74_117_003;
-
 const pgArray = (xs: readonly (number | string)[]) => `{${xs.join(',')}}`;
 
 /**
- * The parameters of the batch statement, as arrays in its order: $1-$16 one element per
+ * The parameters of `qpc_fapp_write_announces` (`upsertAnnounces`), as arrays in its order: $1-$16 one element per
  * announce (therapist id, sequence, PLZ, verified, authority, Fachrichtungen, age groups,
  * Modalitäten, Kostenträger, languages as array literals, barrier-free, issued, expires,
  * envelope, authority key, attestation id), $17-$22 one per slot (therapist id, slot id,
@@ -166,21 +163,6 @@ export function buildSearchQuery(f: SlotFilter, nowMs: number, limit: number): S
 }
 
 /** All FAPP SQL in one place. Every write that must be atomic takes an EntityManager of a transaction. */
-/** The upsert's conflict rule: a stored announce is replaced only by a higher sequence. */
-const SUPERSEDE_ANNOUNCE = `ON CONFLICT (therapist_id) DO UPDATE SET
-           sequence = EXCLUDED.sequence, plz = EXCLUDED.plz, verified = EXCLUDED.verified, authority = EXCLUDED.authority,
-           fachrichtungen = EXCLUDED.fachrichtungen, altersgruppen = EXCLUDED.altersgruppen, modalitaeten = EXCLUDED.modalitaeten,
-           kostentraeger = EXCLUDED.kostentraeger, languages = EXCLUDED.languages, barrier_free = EXCLUDED.barrier_free,
-           issued_at = EXCLUDED.issued_at, expires_at = EXCLUDED.expires_at, envelope = EXCLUDED.envelope,
-           authority_key = EXCLUDED.authority_key, attestation_id = EXCLUDED.attestation_id, received_at = now()
-         WHERE fapp_announce.sequence < EXCLUDED.sequence`;
-
-/** A re-announced slot is rewritten only if it changed: an unchanged row stays as it is (no dead tuple, no index churn). */
-const SUPERSEDE_SLOT = `ON CONFLICT (therapist_id, slot_id) DO UPDATE SET
-           start_at = EXCLUDED.start_at, duration_min = EXCLUDED.duration_min, terminart = EXCLUDED.terminart, group_size = EXCLUDED.group_size
-         WHERE (fapp_slot.start_at, fapp_slot.duration_min, fapp_slot.terminart, fapp_slot.group_size)
-               IS DISTINCT FROM (EXCLUDED.start_at, EXCLUDED.duration_min, EXCLUDED.terminart, EXCLUDED.group_size)`;
-
 @Injectable()
 export class FappRepository {
   constructor(@Inject(DataSource) private readonly ds: DataSource) {}
@@ -190,128 +172,21 @@ export class FappRepository {
   }
 
   /**
-   * Runs an announce write after taking, in its transaction, the write lock of each of these
-   * therapists (an advisory lock per therapist, in one order, so two writes cannot deadlock).
-   * The write's statement starts only then, so its snapshot holds everything an earlier writer
-   * of the same therapist committed. Without it, a statement that waited for the other's row
-   * lock inside the statement saw the therapist's slots as they were when it began: a slot the
-   * other write added, and its own announce no longer carries, stayed behind.
-   */
-  private serialized<T>(therapistIds: readonly string[], write: (m: EntityManager) => Promise<T>): Promise<T> {
-    return this.ds.transaction(async (m) => {
-      if (therapistIds.length === 1) await m.query(`SELECT pg_advisory_xact_lock(${ANNOUNCE_WRITE_LOCK}, hashtext($1))`, [therapistIds[0]]);
-      else
-        await m.query(
-          `SELECT pg_advisory_xact_lock(${ANNOUNCE_WRITE_LOCK}, k) FROM (SELECT DISTINCT hashtext(t) AS k FROM unnest($1::text[]) AS t ORDER BY k) q`,
-          [therapistIds],
-        );
-      return write(m);
-    });
-  }
-
-  /**
-   * Stores an announce if its sequence is higher than the stored one, with its slots, in
-   * one statement, under the therapist's write lock (`serialized`). The
-   * conditional upsert is the check: it returns false for a stale or replayed sequence.
-   * Slots keep their rows (and so their holds) across re-announces; a booked slot the
-   * therapist no longer announces is done with, so its hold goes (the mailbox keeps the reply).
-   */
-  async upsertAnnounce(a: Announce, verified: boolean, attestation: { authority: string; authorityKey: string; attestationId: string } | null, envelope: Uint8Array): Promise<boolean> {
-    const rows: unknown[] = await this.serialized([a.therapistId], (m) => m.query(
-      `WITH a AS (
-         INSERT INTO fapp_announce (therapist_id, sequence, plz, verified, authority, fachrichtungen, altersgruppen, modalitaeten, kostentraeger,
-                                    languages, barrier_free, issued_at, expires_at, envelope, authority_key, attestation_id, received_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, now())
-         ${SUPERSEDE_ANNOUNCE}
-         RETURNING therapist_id
-       ), gone AS (
-         DELETE FROM fapp_slot s USING a WHERE s.therapist_id = a.therapist_id AND NOT (s.slot_id = ANY($17::text[]))
-       ), slots AS (
-         INSERT INTO fapp_slot (therapist_id, slot_id, start_at, duration_min, terminart, group_size)
-         SELECT a.therapist_id, n.id, n.start_at, n.dur, n.art, n.grp
-         FROM a CROSS JOIN unnest($17::text[], $18::timestamptz[], $19::smallint[], $20::smallint[], $21::smallint[]) AS n(id, start_at, dur, art, grp)
-         ${SUPERSEDE_SLOT}
-       ), done_holds AS (
-         DELETE FROM fapp_hold h USING a WHERE h.therapist_id = a.therapist_id AND h.state = 'booked' AND NOT (h.slot_id = ANY($17::text[]))
-       )
-       SELECT therapist_id FROM a`,
-      [
-        a.therapistId,
-        a.sequence,
-        a.plz,
-        verified,
-        attestation?.authority ?? null,
-        a.fachrichtungen,
-        a.altersgruppen,
-        a.modalitaeten,
-        a.kostentraeger,
-        a.languages,
-        a.barrierFree,
-        new Date(a.issuedAtMs),
-        new Date(a.expiresAtMs),
-        Buffer.from(envelope),
-        attestation?.authorityKey ?? null,
-        attestation?.attestationId ?? null,
-        a.slots.map((s) => s.idHex),
-        a.slots.map((s) => new Date(s.startMs)),
-        a.slots.map((s) => s.durationMinutes),
-        a.slots.map((s) => s.terminart),
-        a.slots.map((s) => s.groupSize),
-      ],
-    ));
-    return rows.length === 1;
-  }
-
-  /**
-   * The batch form of `upsertAnnounce`: every announce and all their slots in one statement,
-   * with the same rules per therapist. The therapists must
-   * be distinct; each therapist's write lock is taken first (`serialized`), and the rows are
-   * written in therapist-id order, so two batches sharing therapists cannot deadlock (slot and
-   * hold rows are only touched by the holder of their therapist's write lock). Returns the
-   * therapist ids stored; the others had a stored sequence at least as high.
-   *
-   * Slots (and booked holds) the new announces no longer carry are found therapist by therapist
-   * through the primary key (a LATERAL lookup per stored announce, kept apart from the join by
-   * \`OFFSET 0\`) and deleted by row id. A plain join of
-   * the slot table with the \`a\` CTE was planned as a hash join over the whole table, one scan
-   * of every slot per batch: most of a batch's time at 100 000 slots.
+   * Stores announces with their slots in one call (`qpc_fapp_write_announces`, migration
+   * 1764900000000): under a write lock per therapist, each announce replaces the stored one only
+   * if its sequence is higher; then its slots are written (an unchanged slot row is left as it
+   * is), the slots it no longer carries are deleted, and so are booked holds on them (the mailbox
+   * keeps the reply). Slots keep their rows, and so their holds, across re-announces. The
+   * therapists must be distinct; they are written in therapist-id order. Returns the therapist
+   * ids stored; the others had a stored sequence at least as high.
    */
   async upsertAnnounces(items: readonly AnnounceWrite[]): Promise<Set<string>> {
     if (items.length === 0) return new Set();
     const sorted = [...items].sort((x, y) => (x.a.therapistId < y.a.therapistId ? -1 : x.a.therapistId > y.a.therapistId ? 1 : 0));
-    const rows: { therapist_id: string }[] = await this.serialized(sorted.map((i) => i.a.therapistId), (m) => m.query(
-      `WITH n AS (
-         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                              $10::text[], $11::boolean[], $12::timestamptz[], $13::timestamptz[], $14::bytea[], $15::text[], $16::text[])
-           WITH ORDINALITY AS n(therapist_id, sequence, plz, verified, authority, f, ag, m, k, l, barrier_free, issued_at, expires_at, envelope,
-                                authority_key, attestation_id, ord)
-       ), a AS (
-         INSERT INTO fapp_announce (therapist_id, sequence, plz, verified, authority, fachrichtungen, altersgruppen, modalitaeten, kostentraeger,
-                                    languages, barrier_free, issued_at, expires_at, envelope, authority_key, attestation_id, received_at)
-         SELECT therapist_id, sequence, plz, verified, authority, f::smallint[], ag::smallint[], m::smallint[], k::smallint[], l::text[],
-                barrier_free, issued_at, expires_at, envelope, authority_key, attestation_id, now()
-         FROM n ORDER BY ord
-         ${SUPERSEDE_ANNOUNCE}
-         RETURNING therapist_id
-       ), ns AS (
-         SELECT * FROM unnest($17::text[], $18::text[], $19::timestamptz[], $20::smallint[], $21::smallint[], $22::smallint[])
-           AS ns(therapist_id, slot_id, start_at, dur, art, grp)
-       ), gone AS (
-         DELETE FROM fapp_slot WHERE ctid = ANY (ARRAY(
-           SELECT x.ctid FROM a CROSS JOIN LATERAL (SELECT s.ctid, s.slot_id FROM fapp_slot s WHERE s.therapist_id = a.therapist_id OFFSET 0) x
-           WHERE NOT EXISTS (SELECT 1 FROM ns WHERE ns.therapist_id = a.therapist_id AND ns.slot_id = x.slot_id)))
-       ), slots AS (
-         INSERT INTO fapp_slot (therapist_id, slot_id, start_at, duration_min, terminart, group_size)
-         SELECT ns.therapist_id, ns.slot_id, ns.start_at, ns.dur, ns.art, ns.grp FROM ns JOIN a ON a.therapist_id = ns.therapist_id
-         ${SUPERSEDE_SLOT}
-       ), done_holds AS (
-         DELETE FROM fapp_hold WHERE ctid = ANY (ARRAY(
-           SELECT x.ctid FROM a CROSS JOIN LATERAL (SELECT h.ctid, h.slot_id FROM fapp_hold h WHERE h.therapist_id = a.therapist_id AND h.state = 'booked' OFFSET 0) x
-           WHERE NOT EXISTS (SELECT 1 FROM ns WHERE ns.therapist_id = a.therapist_id AND ns.slot_id = x.slot_id)))
-       )
-       SELECT therapist_id FROM a`,
+    const rows: { therapist_id: string }[] = await this.ds.query(
+      `SELECT qpc_fapp_write_announces($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) AS therapist_id`,
       announceBatchParams(sorted),
-    ));
+    );
     return new Set(rows.map((r) => r.therapist_id));
   }
 

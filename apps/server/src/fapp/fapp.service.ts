@@ -247,7 +247,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
   /**
    * Writes one verified announce; true if it was stored. Writes that arrive while
    * INGEST_STATEMENTS statements are in flight wait and then go together, up to
-   * INGEST_GROUP_MAX per statement (`upsertAnnounces`, the batch endpoint's statement; one
+   * INGEST_GROUP_MAX per call (`upsertAnnounces`, as the batch endpoint writes; one
    * therapist at most once per statement, a second announce of it waits for a later one; see
    * GroupCommit):
    * one round trip and one commit for many concurrent single ingests (HTTP and mesh) instead
@@ -258,12 +258,6 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
   }
 
   private async writeGroup(group: readonly AnnounceWrite[]): Promise<boolean[]> {
-    const only = group.length === 1 ? group[0]! : undefined;
-    if (only) {
-      const stored = await this.repo.upsertAnnounce(only.a, only.verified, only.attestation, only.envelope);
-      if (stored) this.index.applyStored(group);
-      return [stored];
-    }
     const stored = await this.repo.upsertAnnounces(group);
     this.index.applyStored(group.filter((w) => stored.has(w.a.therapistId)));
     return group.map((w) => stored.has(w.a.therapistId));

@@ -86,11 +86,11 @@ const MAILBOX_RETENTION_MS = 30 * 24 * 3600_000;
 const pgArray = (xs: readonly (number | string)[]) => `{${xs.join(',')}}`;
 
 /**
- * The parameters of `qpc_fapp_write_announces` (`upsertAnnounces`), as arrays in its order: $1-$16 one element per
- * announce (therapist id, sequence, PLZ, verified, authority, Fachrichtungen, age groups,
- * Modalitäten, Kostenträger, languages as array literals, barrier-free, issued, expires,
- * envelope, authority key, attestation id), $17-$22 one per slot (therapist id, slot id,
- * start, duration, Terminart, group size).
+ * The parameters of `qpc_fapp_write_announces` (`upsertAnnounces`), as arrays in its order:
+ * $1-$16 one element per announce (therapist id, sequence, PLZ, verified, authority,
+ * Fachrichtungen, age groups, Modalitäten, Kostenträger, languages as array literals,
+ * barrier-free, issued, expires, envelope, authority key, attestation id), $17-$22 one per
+ * slot (therapist id, slot id, start, duration, Terminart, group size).
  */
 export function announceBatchParams(items: readonly AnnounceWrite[]): unknown[] {
   const slots = items.flatMap((i) => i.a.slots.map((s) => ({ t: i.a.therapistId, s })));

@@ -113,46 +113,28 @@ function generate(n: number, nowMs: number): Generated {
 // Database and app.
 
 /**
- * Setup only: writes verified announces and their slots in batches (one statement per table
- * per batch), the rows `upsertAnnounces` would write, so the search part starts from a full
- * database within seconds instead of minutes.
+ * A plain INSERT of announces and their slots, in the parameter layout of the repository's write
+ * (`announceBatchParams`): no supersede rule, no conflict handling. The setup's bulk load and the
+ * database's floor (`storageFloor`) both write with it.
  */
-async function bulkLoad(ds: DataSource, items: VerifiedAnnounce[]): Promise<void> {
-  for (let i = 0; i < items.length; i += 500) {
-    const batch = items.slice(i, i + 500);
-    const announces = batch.map((v) => ({
-      id: v.announce.therapistId,
-      seq: v.announce.sequence,
-      plz: v.announce.plz,
-      ver: v.verified,
-      auth: v.status.kind === 'verified' ? v.status.authority.name : null,
-      f: v.announce.fachrichtungen,
-      a: v.announce.altersgruppen,
-      m: v.announce.modalitaeten,
-      k: v.announce.kostentraeger,
-      l: v.announce.languages,
-      bf: v.announce.barrierFree,
-      iss: new Date(v.announce.issuedAtMs).toISOString(),
-      exp: new Date(v.announce.expiresAtMs).toISOString(),
-      env: Buffer.from(v.bytes).toString('base64'),
-    }));
-    const arr = (col: string, type: string) => `ARRAY(SELECT jsonb_array_elements_text(r.${col})::${type})`;
-    await ds.query(
-      `INSERT INTO fapp_announce (therapist_id, sequence, plz, verified, authority, fachrichtungen, altersgruppen, modalitaeten, kostentraeger, languages, barrier_free, issued_at, expires_at, envelope)
-       SELECT r.id, r.seq, r.plz, r.ver, r.auth, ${arr('f', 'smallint')}, ${arr('a', 'smallint')}, ${arr('m', 'smallint')}, ${arr('k', 'smallint')}, ${arr('l', 'text')},
-              r.bf, r.iss, r.exp, decode(r.env, 'base64')
-       FROM jsonb_to_recordset($1::jsonb) AS r(id text, seq bigint, plz text, ver boolean, auth text, f jsonb, a jsonb, m jsonb, k jsonb, l jsonb, bf boolean, iss timestamptz, exp timestamptz, env text)`,
-      [JSON.stringify(announces)],
-    );
-    const slots = batch.flatMap((v) =>
-      v.announce.slots.map((sl) => ({ t: v.announce.therapistId, id: sl.idHex, st: new Date(sl.startMs).toISOString(), d: sl.durationMinutes, art: sl.terminart, g: sl.groupSize })),
-    );
-    await ds.query(
-      `INSERT INTO fapp_slot (therapist_id, slot_id, start_at, duration_min, terminart, group_size)
-       SELECT r.t, r.id, r.st, r.d, r.art, r.g FROM jsonb_to_recordset($1::jsonb) AS r(t text, id text, st timestamptz, d smallint, art smallint, g smallint)`,
-      [JSON.stringify(slots)],
-    );
-  }
+const PLAIN_INSERT = `WITH a AS (
+     INSERT INTO fapp_announce (therapist_id, sequence, plz, verified, authority, fachrichtungen, altersgruppen, modalitaeten, kostentraeger,
+                                languages, barrier_free, issued_at, expires_at, envelope, authority_key, attestation_id)
+     SELECT t, sq, p, v, au, f::smallint[], ag::smallint[], m::smallint[], k::smallint[], l::text[], bf, iss, exp, env, ak, aid
+     FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                 $10::text[], $11::boolean[], $12::timestamptz[], $13::timestamptz[], $14::bytea[], $15::text[], $16::text[])
+       AS n(t, sq, p, v, au, f, ag, m, k, l, bf, iss, exp, env, ak, aid)
+   )
+   INSERT INTO fapp_slot (therapist_id, slot_id, start_at, duration_min, terminart, group_size)
+   SELECT * FROM unnest($17::text[], $18::text[], $19::timestamptz[], $20::smallint[], $21::smallint[], $22::smallint[])`;
+
+/**
+ * Setup only: writes verified announces and their slots, 500 per statement, the rows
+ * `upsertAnnounces` would write, so the search part starts from a full database within seconds
+ * instead of minutes.
+ */
+async function bulkLoad(ds: DataSource, items: AnnounceWrite[]): Promise<void> {
+  for (let i = 0; i < items.length; i += 500) await ds.query(PLAIN_INSERT, announceBatchParams(items.slice(i, i + 500)));
 }
 
 /** A verified announce as the repository writes it, its sequence raised by `bump`. */
@@ -209,7 +191,7 @@ function planShape(n: PlanNode): string {
 // ---------------------------------------------------------------------------------------------
 // The database's own floor for storing announces.
 
-/** A raw `pg` connection (node-postgres, under TypeORM) and the server process that serves it. */
+/** A raw `pg` connection (node-postgres, the pool under TypeORM). */
 interface RawConn {
   query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
   release(): void;
@@ -275,19 +257,7 @@ async function storageFloor(ds: DataSource, sample: readonly AnnounceWrite[]): P
     return { rate: (rows.length / ms) * 1000, cpuUs: cpu0 === null || cpu1 === null ? null : ((cpu1 - cpu0) * 1000) / rows.length };
   };
   try {
-    const insert = await run(
-      `WITH a AS (
-         INSERT INTO fapp_announce (therapist_id, sequence, plz, verified, authority, fachrichtungen, altersgruppen, modalitaeten, kostentraeger,
-                                    languages, barrier_free, issued_at, expires_at, envelope, authority_key, attestation_id)
-         SELECT t, sq, p, v, au, f::smallint[], ag::smallint[], m::smallint[], k::smallint[], l::text[], bf, iss, exp, env, ak, aid
-         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                     $10::text[], $11::boolean[], $12::timestamptz[], $13::timestamptz[], $14::bytea[], $15::text[], $16::text[])
-           AS n(t, sq, p, v, au, f, ag, m, k, l, bf, iss, exp, env, ak, aid)
-       )
-       INSERT INTO fapp_slot (therapist_id, slot_id, start_at, duration_min, terminart, group_size)
-       SELECT * FROM unnest($17::text[], $18::text[], $19::timestamptz[], $20::smallint[], $21::smallint[], $22::smallint[])`,
-      announceBatchParams,
-    );
+    const insert = await run(PLAIN_INSERT, announceBatchParams);
     const reannounce = await run(
       `WITH u AS (
          UPDATE fapp_announce a SET sequence = n.sq, issued_at = n.iss, expires_at = n.exp, envelope = n.env, received_at = now()
@@ -395,7 +365,7 @@ async function main(): Promise<void> {
     t0 = performance.now();
     await bulkLoad(
       ds,
-      bulk.map((b) => verifyAnnounce(b, { nowMs, trust: authority.trust })),
+      bulk.map((b) => toWrite(verifyAnnounce(b, { nowMs, trust: authority.trust }))),
     );
     console.log(`setup: ${bulk.length} announces bulk-loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s (not measured)`);
     // The bulk load went around the server: its search index reads it now, as after a restart.

@@ -50,6 +50,16 @@ describe('bytes', () => {
     );
   });
 
+  it('property: encoders agree with independent encodings (lower-case hex; base64 with the URL alphabet, unpadded)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
+        expect(toHex(b)).toBe(Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(''));
+        const b64 = btoa(String.fromCharCode(...b));
+        expect(toBase64Url(b)).toBe(b64.replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, ''));
+      }),
+    );
+  });
+
   it('property: decoders throw only CryptoError on any string', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 64 }), (s) => {

@@ -67,12 +67,21 @@ export function fromUtf8(b: Uint8Array): string {
   }
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+// Encoders write ASCII codes into a byte array and decode it once. Appending two characters at
+// a time (`s += …`) gives V8 a rope of one node per step: a 32-byte key's hex was 63 nodes,
+// each comparison of two such ids walked them (0.3 µs against 0.01-0.03 µs for flat strings),
+// and every id kept as a map key or search-index entry held the rope.
+const ascii = new TextDecoder();
+const HEX_CODES = encoder.encode('0123456789abcdef');
 
+/** Lower-case hex. */
 export function toHex(b: Uint8Array): string {
-  let s = '';
-  for (const x of b) s += HEX[x];
-  return s;
+  const out = new Uint8Array(b.length * 2);
+  for (let i = 0; i < b.length; i++) {
+    out[2 * i] = HEX_CODES[b[i]! >>> 4]!;
+    out[2 * i + 1] = HEX_CODES[b[i]! & 15]!;
+  }
+  return ascii.decode(out);
 }
 
 /** Lower- or upper-case hex, even length; anything else throws CryptoError('MALFORMED'). */
@@ -88,24 +97,28 @@ export function fromHex(s: string): Uint8Array {
 const B64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 const B64URL_INV = new Int16Array(128).fill(-1);
 for (let i = 0; i < B64URL.length; i++) B64URL_INV[B64URL.charCodeAt(i)] = i;
+const B64URL_CODES = encoder.encode(B64URL);
 
 /** RFC 4648 §5 base64url without padding. */
 export function toBase64Url(b: Uint8Array): string {
-  let s = '';
+  const out = new Uint8Array(Math.ceil((b.length * 4) / 3));
+  let o = 0;
   let i = 0;
   for (; i + 2 < b.length; i += 3) {
     const n = (b[i]! << 16) | (b[i + 1]! << 8) | b[i + 2]!;
-    s += B64URL[n >>> 18]! + B64URL[(n >>> 12) & 63]! + B64URL[(n >>> 6) & 63]! + B64URL[n & 63]!;
+    out[o++] = B64URL_CODES[n >>> 18]!;
+    out[o++] = B64URL_CODES[(n >>> 12) & 63]!;
+    out[o++] = B64URL_CODES[(n >>> 6) & 63]!;
+    out[o++] = B64URL_CODES[n & 63]!;
   }
   const rest = b.length - i;
-  if (rest === 1) {
-    const n = b[i]! << 16;
-    s += B64URL[n >>> 18]! + B64URL[(n >>> 12) & 63]!;
-  } else if (rest === 2) {
-    const n = (b[i]! << 16) | (b[i + 1]! << 8);
-    s += B64URL[n >>> 18]! + B64URL[(n >>> 12) & 63]! + B64URL[(n >>> 6) & 63]!;
+  if (rest > 0) {
+    const n = (b[i]! << 16) | (rest === 2 ? b[i + 1]! << 8 : 0);
+    out[o] = B64URL_CODES[n >>> 18]!;
+    out[o + 1] = B64URL_CODES[(n >>> 12) & 63]!;
+    if (rest === 2) out[o + 2] = B64URL_CODES[(n >>> 6) & 63]!;
   }
-  return s;
+  return ascii.decode(out);
 }
 
 /**

@@ -120,13 +120,15 @@ function generate(n: number, nowMs: number): Generated {
 const PLAIN_INSERT = `WITH a AS (
      INSERT INTO fapp_announce (therapist_id, sequence, plz, verified, authority, fachrichtungen, altersgruppen, modalitaeten, kostentraeger,
                                 languages, barrier_free, issued_at, expires_at, envelope, authority_key, attestation_id)
-     SELECT t, sq, p, v, au, f::smallint[], ag::smallint[], m::smallint[], k::smallint[], l::text[], bf, iss, exp, env, ak, aid
+     SELECT t, sq, p, v, au, f::smallint[], ag::smallint[], m::smallint[], k::smallint[], l::text[], bf, iss, exp,
+            substring($14::bytea FROM (sum(len) OVER (ORDER BY ord) - len + 1)::integer FOR len), ak, aid
      FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-                 $10::text[], $11::boolean[], $12::timestamptz[], $13::timestamptz[], $14::bytea[], $15::text[], $16::text[])
-       AS n(t, sq, p, v, au, f, ag, m, k, l, bf, iss, exp, env, ak, aid)
+                 $10::text[], $11::boolean[], $12::timestamptz[], $13::timestamptz[], $15::integer[], $16::text[], $17::text[])
+       WITH ORDINALITY AS n(t, sq, p, v, au, f, ag, m, k, l, bf, iss, exp, len, ak, aid, ord)
    )
    INSERT INTO fapp_slot (therapist_id, slot_id, start_at, duration_min, terminart, group_size)
-   SELECT * FROM unnest($17::text[], $18::text[], $19::timestamptz[], $20::smallint[], $21::smallint[], $22::smallint[])`;
+   SELECT ($1::text[])[o], sid, st, d, ta, g
+   FROM unnest($18::integer[], $19::text[], $20::timestamptz[], $21::smallint[], $22::smallint[], $23::smallint[]) AS s(o, sid, st, d, ta, g)`;
 
 /**
  * Setup only: writes verified announces and their slots, 500 per statement, the rows
@@ -261,7 +263,8 @@ async function storageFloor(ds: DataSource, sample: readonly AnnounceWrite[]): P
     const reannounce = await run(
       `WITH u AS (
          UPDATE fapp_announce a SET sequence = n.sq, issued_at = n.iss, expires_at = n.exp, envelope = n.env, received_at = now()
-         FROM unnest($1::bpchar[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::bytea[]) AS n(t, sq, iss, exp, env)
+         FROM (SELECT t, sq, iss, exp, substring($5::bytea FROM (sum(len) OVER (ORDER BY ord) - len + 1)::integer FOR len) AS env
+               FROM unnest($1::bpchar[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $7::integer[]) WITH ORDINALITY AS u(t, sq, iss, exp, len, ord)) n
          WHERE a.therapist_id = n.t
        )
        DELETE FROM fapp_slot s USING unnest($1::bpchar[], $6::bpchar[]) AS g(t, gone) WHERE s.therapist_id = g.t AND s.slot_id = g.gone`,
@@ -270,8 +273,9 @@ async function storageFloor(ds: DataSource, sample: readonly AnnounceWrite[]): P
         chunk.map((w) => w.a.sequence + 1),
         chunk.map((w) => new Date(w.a.issuedAtMs + 1000)),
         chunk.map((w) => new Date(w.a.expiresAtMs + 1000)),
-        chunk.map((w) => Buffer.from(w.envelope)),
+        Buffer.concat(chunk.map((w) => w.envelope)),
         chunk.map((w) => w.a.slots[0]!.idHex),
+        chunk.map((w) => w.envelope.byteLength),
       ],
     );
     return { insert, reannounce };

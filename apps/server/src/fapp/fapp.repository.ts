@@ -86,14 +86,16 @@ const MAILBOX_RETENTION_MS = 30 * 24 * 3600_000;
 const pgArray = (xs: readonly (number | string)[]) => `{${xs.join(',')}}`;
 
 /**
- * The parameters of `qpc_fapp_write_announces` (`upsertAnnounces`), as arrays in its order:
- * $1-$16 one element per announce (therapist id, sequence, PLZ, verified, authority,
+ * The parameters of `qpc_fapp_write_announces` (`upsertAnnounces`, migration 1765000000000), in
+ * its order: $1-$13 one element per announce (therapist id, sequence, PLZ, verified, authority,
  * Fachrichtungen, age groups, Modalitäten, Kostenträger, languages as array literals,
- * barrier-free, issued, expires, envelope, authority key, attestation id), $17-$22 one per
- * slot (therapist id, slot id, start, duration, Terminart, group size).
+ * barrier-free, issued, expires); $14 the signed announces concatenated, one `bytea` sent in
+ * binary (a `bytea[]` goes as escaped hex text), $15 their lengths; $16-$17 per announce
+ * (authority key, attestation id); $18-$23 one per slot (its announce's position in $1, from 1;
+ * slot id, start, duration, Terminart, group size).
  */
 export function announceBatchParams(items: readonly AnnounceWrite[]): unknown[] {
-  const slots = items.flatMap((i) => i.a.slots.map((s) => ({ t: i.a.therapistId, s })));
+  const slots = items.flatMap((i, k) => i.a.slots.map((s) => ({ owner: k + 1, s })));
   return [
     items.map((i) => i.a.therapistId),
     items.map((i) => i.a.sequence),
@@ -109,10 +111,11 @@ export function announceBatchParams(items: readonly AnnounceWrite[]): unknown[] 
     items.map((i) => i.a.barrierFree),
     items.map((i) => new Date(i.a.issuedAtMs)),
     items.map((i) => new Date(i.a.expiresAtMs)),
-    items.map((i) => Buffer.from(i.envelope.buffer, i.envelope.byteOffset, i.envelope.byteLength)),
+    Buffer.concat(items.map((i) => i.envelope)),
+    items.map((i) => i.envelope.byteLength),
     items.map((i) => i.attestation?.authorityKey ?? null),
     items.map((i) => i.attestation?.attestationId ?? null),
-    slots.map((x) => x.t),
+    slots.map((x) => x.owner),
     slots.map((x) => x.s.idHex),
     slots.map((x) => new Date(x.s.startMs)),
     slots.map((x) => x.s.durationMinutes),
@@ -172,8 +175,8 @@ export class FappRepository {
   }
 
   /**
-   * Stores announces with their slots in one call (`qpc_fapp_write_announces`, migration
-   * 1764900000000): under a write lock per therapist, each announce replaces the stored one only
+   * Stores announces with their slots in one call (`qpc_fapp_write_announces`, migrations
+   * 1764900000000 and 1765000000000): under a write lock per therapist, each announce replaces the stored one only
    * if its sequence is higher; then its slots are written (an unchanged slot row is left as it
    * is), the slots it no longer carries are deleted, and so are booked holds on them (the mailbox
    * keeps the reply). Slots keep their rows, and so their holds, across re-announces. The
@@ -184,7 +187,7 @@ export class FappRepository {
     if (items.length === 0) return new Set();
     const sorted = [...items].sort((x, y) => (x.a.therapistId < y.a.therapistId ? -1 : x.a.therapistId > y.a.therapistId ? 1 : 0));
     const rows: { therapist_id: string }[] = await this.ds.query(
-      `SELECT qpc_fapp_write_announces($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) AS therapist_id`,
+      `SELECT qpc_fapp_write_announces($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) AS therapist_id`,
       announceBatchParams(sorted),
     );
     return new Set(rows.map((r) => r.therapist_id));

@@ -1,0 +1,104 @@
+// The announce write (`qpc_fapp_write_announces`) receives a batch's signed announces as one
+// concatenation with their lengths, and each slot as the position of its announce in the batch.
+// Each announce must get back exactly its own bytes and its own slots, whatever their lengths and
+// whichever announces of the batch are stored; a call whose lengths or positions do not fit the
+// batch must fail and write nothing.
+import { generateKemKeyPair, generateSigningKeyPair, type SigningKeyPair } from '@qpc/crypto';
+import { buildAnnounce, createTrustStore, verifyAnnounce } from '@qpc/fapp';
+import { Terminart } from '@qpc/proto';
+import { type DataSource } from 'typeorm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { plainAnnounceInput } from '../../test/announces.js';
+import { testDatabase, type TestDatabase } from '../../test/db.js';
+import { openDataSource } from '../database/data-source.js';
+import { announceBatchParams, announceWrite, type AnnounceWrite, FappRepository } from './fapp.repository.js';
+
+const T0 = Date.now();
+const HOUR = 3600_000;
+const kem = generateKemKeyPair();
+const trust = createTrustStore([]);
+
+/** A therapist's announce `sequence` with one slot per id (slot n starts n hours after the next full hour). */
+function write(therapist: SigningKeyPair, sequence: number, slotIds: number[]): AnnounceWrite {
+  const slots = slotIds.map((n) => ({ id: new Uint8Array(16).fill(n), startMs: Math.ceil(T0 / HOUR) * HOUR + n * HOUR, durationMinutes: 50, terminart: Terminart.SPRECHSTUNDE }));
+  return announceWrite(verifyAnnounce(buildAnnounce(therapist, plainAnnounceInput(kem.publicKey, slots, sequence), T0), { nowMs: T0, trust }));
+}
+
+const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
+
+let db: TestDatabase;
+let ds: DataSource;
+let repo: FappRepository;
+
+beforeAll(async () => {
+  db = await testDatabase();
+  ds = await openDataSource(db.url, 2);
+  repo = new FappRepository(ds);
+});
+
+afterAll(async () => {
+  await ds?.destroy();
+  await db?.close();
+});
+
+/** The stored envelope and slot ids of each therapist. */
+async function stored(items: readonly AnnounceWrite[]): Promise<Map<string, { envelope: Buffer; slots: string[] }>> {
+  const ids = items.map((w) => w.a.therapistId);
+  const envelopes = await repo.storedAnnounces(ids);
+  const slots: { therapist_id: string; slot_id: string }[] = await ds.query(
+    `SELECT therapist_id, slot_id FROM fapp_slot WHERE therapist_id = ANY($1::bpchar[]) ORDER BY slot_id`,
+    [ids],
+  );
+  return new Map(
+    ids.map((id) => [id, { envelope: envelopes.get(id)!.envelope, slots: slots.filter((s) => s.therapist_id === id).map((s) => s.slot_id) }]),
+  );
+}
+
+const slotIdsOf = (w: AnnounceWrite) => w.a.slots.map((s) => s.idHex).sort();
+
+describe('the announce write', () => {
+  it('stores each announce of a batch with its own bytes and slots, whatever their lengths', async () => {
+    const therapists = [generateSigningKeyPair(), generateSigningKeyPair(), generateSigningKeyPair(), generateSigningKeyPair()];
+    const first = therapists.map((t, i) => write(t, 1, range(10 * i + 1, [1, 9, 3, 20][i]!)));
+    expect(new Set(first.map((w) => w.envelope.byteLength)).size).toBe(4);
+    expect(await repo.upsertAnnounces(first)).toEqual(new Set(first.map((w) => w.a.therapistId)));
+    const after1 = await stored(first);
+    for (const w of first) {
+      expect(Buffer.compare(after1.get(w.a.therapistId)!.envelope, Buffer.from(w.envelope))).toBe(0);
+      expect(after1.get(w.a.therapistId)!.slots).toEqual(slotIdsOf(w));
+    }
+
+    // Again, with the first and third stale (their stored sequence is as high): the slots of the
+    // second and fourth must still go to them, and the others keep theirs.
+    const second = [write(therapists[0]!, 1, [99]), write(therapists[1]!, 2, range(50, 4)), write(therapists[2]!, 1, [98]), write(therapists[3]!, 2, [11])];
+    expect(await repo.upsertAnnounces(second)).toEqual(new Set([second[1]!.a.therapistId, second[3]!.a.therapistId]));
+    const after2 = await stored(second);
+    for (const [i, w] of [first[0], second[1], first[2], second[3]].entries()) {
+      expect(Buffer.compare(after2.get(w!.a.therapistId)!.envelope, Buffer.from(w!.envelope)), `announce ${i}`).toBe(0);
+      expect(after2.get(w!.a.therapistId)!.slots, `announce ${i}`).toEqual(slotIdsOf(w!));
+    }
+  });
+
+  const call = (params: unknown[]) => ds.query(`SELECT qpc_fapp_write_announces(${params.map((_, i) => `$${i + 1}`).join(', ')})`, params);
+  const count = async () => Number(((await ds.query(`SELECT count(*) AS n FROM fapp_announce`)) as { n: string }[])[0]!.n);
+
+  for (const [name, spoil] of [
+    ['lengths that add up to more than the envelopes', (p: unknown[]) => (p[14] = (p[14] as number[]).map((n, i) => (i === 0 ? n + 1 : n)))],
+    ['lengths that add up to less', (p: unknown[]) => (p[14] = (p[14] as number[]).map((n, i) => (i === 1 ? n - 1 : n)))],
+    ['a length of zero', (p: unknown[]) => (p[14] = [(p[14] as number[])[0]! + (p[14] as number[])[1]!, 0])],
+    ['a slot of no announce (position 0)', (p: unknown[]) => (p[17] = (p[17] as number[]).map(() => 0))],
+    ['a slot of no announce (past the batch)', (p: unknown[]) => (p[17] = (p[17] as number[]).map(() => 3))],
+  ] as const) {
+    it(`rejects ${name} and writes nothing`, async () => {
+      const batch = [write(generateSigningKeyPair(), 1, [1, 2]), write(generateSigningKeyPair(), 1, [3])];
+      const params = announceBatchParams(batch);
+      spoil(params);
+      const before = await count();
+      await expect(call(params)).rejects.toMatchObject({ code: '22023' });
+      expect(await count()).toBe(before);
+      // The same batch, unspoilt, is stored.
+      expect(await call(announceBatchParams(batch))).toHaveLength(2);
+      expect(await count()).toBe(before + 2);
+    });
+  }
+});

@@ -86,6 +86,7 @@ describe('the announce write', () => {
     ['lengths that add up to more than the envelopes', (p: unknown[]) => (p[14] = (p[14] as number[]).map((n, i) => (i === 0 ? n + 1 : n)))],
     ['lengths that add up to less', (p: unknown[]) => (p[14] = (p[14] as number[]).map((n, i) => (i === 1 ? n - 1 : n)))],
     ['a length of zero', (p: unknown[]) => (p[14] = [(p[14] as number[])[0]! + (p[14] as number[])[1]!, 0])],
+    ['fewer lengths than announces', (p: unknown[]) => (p[14] = [(p[14] as number[])[0]! + (p[14] as number[])[1]!])],
     ['a slot of no announce (position 0)', (p: unknown[]) => (p[17] = (p[17] as number[]).map(() => 0))],
     ['a slot of no announce (past the batch)', (p: unknown[]) => (p[17] = (p[17] as number[]).map(() => 3))],
   ] as const) {

@@ -176,11 +176,11 @@ export class FappRepository {
 
   /**
    * Stores announces with their slots in one call (`qpc_fapp_write_announces`, migrations
-   * 1764900000000 and 1765000000000): under a write lock per therapist, each announce replaces the stored one only
-   * if its sequence is higher; then its slots are written (an unchanged slot row is left as it
-   * is), the slots it no longer carries are deleted, and so are booked holds on them (the mailbox
-   * keeps the reply). Slots keep their rows, and so their holds, across re-announces. The
-   * therapists must be distinct; they are written in therapist-id order. Returns the therapist
+   * 1764900000000 and 1765000000000): under a write lock per therapist, each announce replaces the
+   * stored one only if its sequence is higher; then its slots are written (an unchanged slot row is
+   * left as it is), the slots it no longer carries are deleted, and so are booked holds on them
+   * (the mailbox keeps the reply). Slots keep their rows, and so their holds, across re-announces.
+   * The therapists must be distinct; they are written in therapist-id order. Returns the therapist
    * ids stored; the others had a stored sequence at least as high.
    */
   async upsertAnnounces(items: readonly AnnounceWrite[]): Promise<Set<string>> {

@@ -117,11 +117,17 @@ function generate(n: number, nowMs: number): Generated {
  * (`announceBatchParams`): no supersede rule, no conflict handling. The setup's bulk load and the
  * database's floor (`storageFloor`) both write with it.
  */
+/**
+ * SQL for the envelope at position `ord` of the concatenation `blob`, each envelope `len` bytes
+ * long: the layout `announceBatchParams` gives the repository's write.
+ */
+const envelopeAt = (blob: string, len: string, ord: string) => `substring(${blob} FROM (sum(${len}) OVER (ORDER BY ${ord}) - ${len} + 1)::integer FOR ${len})`;
+
 const PLAIN_INSERT = `WITH a AS (
      INSERT INTO fapp_announce (therapist_id, sequence, plz, verified, authority, fachrichtungen, altersgruppen, modalitaeten, kostentraeger,
                                 languages, barrier_free, issued_at, expires_at, envelope, authority_key, attestation_id)
      SELECT t, sq, p, v, au, f::smallint[], ag::smallint[], m::smallint[], k::smallint[], l::text[], bf, iss, exp,
-            substring($14::bytea FROM (sum(len) OVER (ORDER BY ord) - len + 1)::integer FOR len), ak, aid
+            ${envelopeAt('$14::bytea', 'len', 'ord')}, ak, aid
      FROM unnest($1::text[], $2::bigint[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
                  $10::text[], $11::boolean[], $12::timestamptz[], $13::timestamptz[], $15::integer[], $16::text[], $17::text[])
        WITH ORDINALITY AS n(t, sq, p, v, au, f, ag, m, k, l, bf, iss, exp, len, ak, aid, ord)
@@ -263,7 +269,7 @@ async function storageFloor(ds: DataSource, sample: readonly AnnounceWrite[]): P
     const reannounce = await run(
       `WITH u AS (
          UPDATE fapp_announce a SET sequence = n.sq, issued_at = n.iss, expires_at = n.exp, envelope = n.env, received_at = now()
-         FROM (SELECT t, sq, iss, exp, substring($5::bytea FROM (sum(len) OVER (ORDER BY ord) - len + 1)::integer FOR len) AS env
+         FROM (SELECT t, sq, iss, exp, ${envelopeAt('$5::bytea', 'len', 'ord')} AS env
                FROM unnest($1::bpchar[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $7::integer[]) WITH ORDINALITY AS u(t, sq, iss, exp, len, ord)) n
          WHERE a.therapist_id = n.t
        )

@@ -8,27 +8,18 @@
 // lower one has committed) and waits too; the row is released. PGlite executes one
 // transaction at a time (a held row would stop every other connection), so there the two
 // writes are only sent together and cannot interleave; the outcome must be the same.
-import { generateKemKeyPair, generateSigningKeyPair, type SigningKeyPair } from '@qpc/crypto';
-import { buildAnnounce, createTrustStore, verifyAnnounce } from '@qpc/fapp';
-import { Terminart } from '@qpc/proto';
+import { generateSigningKeyPair, type SigningKeyPair } from '@qpc/crypto';
 import { type DataSource, type QueryRunner } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { plainAnnounceInput } from '../../test/announces.js';
+import { plainAnnounceWrite } from '../../test/announces.js';
 import { testDatabase, type TestDatabase } from '../../test/db.js';
 import { openDataSource } from '../database/data-source.js';
-import { announceWrite, FappRepository } from './fapp.repository.js';
+import { type AnnounceWrite, FappRepository } from './fapp.repository.js';
 
 const T0 = Date.now();
-const HOUR = 3600_000;
-const kem = generateKemKeyPair();
-const trust = createTrustStore([]);
 
-/** A therapist's announce `sequence` with one slot per id (slot n starts n days from now). */
-function write(therapist: SigningKeyPair, sequence: number, slotIds: number[]) {
-  const slots = slotIds.map((n) => ({ id: new Uint8Array(16).fill(n), startMs: Math.ceil(T0 / HOUR) * HOUR + n * 24 * HOUR, durationMinutes: 50, terminart: Terminart.SPRECHSTUNDE }));
-  const bytes = buildAnnounce(therapist, plainAnnounceInput(kem.publicKey, slots, sequence), T0);
-  return announceWrite(verifyAnnounce(bytes, { nowMs: T0, trust }));
-}
+/** A therapist's announce `sequence` with one slot per id. */
+const write = (therapist: SigningKeyPair, sequence: number, slotIds: number[]) => plainAnnounceWrite(therapist, sequence, slotIds, T0);
 
 const slotId = (n: number) => Buffer.alloc(16, n).toString('hex');
 
@@ -62,8 +53,8 @@ describe('two announces of one therapist at once', () => {
   // Alone, as single ingests are written, and in a batch with another therapist's announce.
   const other = () => write(generateSigningKeyPair(), 1, [1]);
   for (const [name, store] of [
-    ['alone', (repo: FappRepository, w: ReturnType<typeof write>) => repo.upsertAnnounces([w]).then((s) => s.has(w.a.therapistId))],
-    ['in a batch', (repo: FappRepository, w: ReturnType<typeof write>) => repo.upsertAnnounces([other(), w]).then((s) => s.has(w.a.therapistId))],
+    ['alone', (repo: FappRepository, w: AnnounceWrite) => repo.upsertAnnounces([w]).then((s) => s.has(w.a.therapistId))],
+    ['in a batch', (repo: FappRepository, w: AnnounceWrite) => repo.upsertAnnounces([other(), w]).then((s) => s.has(w.a.therapistId))],
   ] as const) {
     it(`the higher sequence keeps exactly its slots (${name})`, async () => {
       const repo = new FappRepository(ds);

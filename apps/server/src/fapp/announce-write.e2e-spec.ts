@@ -3,26 +3,18 @@
 // Each announce must get back exactly its own bytes and its own slots, whatever their lengths and
 // whichever announces of the batch are stored; a call whose lengths or positions do not fit the
 // batch must fail and write nothing.
-import { generateKemKeyPair, generateSigningKeyPair, type SigningKeyPair } from '@qpc/crypto';
-import { buildAnnounce, createTrustStore, verifyAnnounce } from '@qpc/fapp';
-import { Terminart } from '@qpc/proto';
+import { generateSigningKeyPair, type SigningKeyPair } from '@qpc/crypto';
 import { type DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { plainAnnounceInput } from '../../test/announces.js';
+import { plainAnnounceWrite } from '../../test/announces.js';
 import { testDatabase, type TestDatabase } from '../../test/db.js';
 import { openDataSource } from '../database/data-source.js';
-import { announceBatchParams, announceWrite, type AnnounceWrite, FappRepository } from './fapp.repository.js';
+import { announceBatchParams, type AnnounceWrite, FappRepository } from './fapp.repository.js';
 
 const T0 = Date.now();
-const HOUR = 3600_000;
-const kem = generateKemKeyPair();
-const trust = createTrustStore([]);
 
-/** A therapist's announce `sequence` with one slot per id (slot n starts n hours after the next full hour). */
-function write(therapist: SigningKeyPair, sequence: number, slotIds: number[]): AnnounceWrite {
-  const slots = slotIds.map((n) => ({ id: new Uint8Array(16).fill(n), startMs: Math.ceil(T0 / HOUR) * HOUR + n * HOUR, durationMinutes: 50, terminart: Terminart.SPRECHSTUNDE }));
-  return announceWrite(verifyAnnounce(buildAnnounce(therapist, plainAnnounceInput(kem.publicKey, slots, sequence), T0), { nowMs: T0, trust }));
-}
+/** A therapist's announce `sequence` with one slot per id. */
+const write = (therapist: SigningKeyPair, sequence: number, slotIds: number[]) => plainAnnounceWrite(therapist, sequence, slotIds, T0);
 
 const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
 

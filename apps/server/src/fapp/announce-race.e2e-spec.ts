@@ -88,3 +88,42 @@ describe('two announces of one therapist at once', () => {
     });
   }
 });
+
+describe('an expiry and a re-announce of one therapist at once', () => {
+  // The write leaves a slot row it carries unchanged alone. If the expiry deleted the stored
+  // announce (and, by cascade, its slots) between the write's snapshot and its end, the new
+  // announce would be stored without them. Forced on PostgreSQL: a third connection holds the
+  // announce row, the expiry starts and waits for it, then the write starts; the row is released.
+  it('the re-announce keeps every slot it carries', async () => {
+    const repo = new FappRepository(ds);
+    const therapist = generateSigningKeyPair();
+    const DAY = 24 * 3600_000;
+    // Stored 40 days ago: expired for 33 days, past the 30 days an expired announce is kept.
+    const old = plainAnnounceWrite(therapist, 1, [1, 2], T0 - 40 * DAY);
+    expect(await repo.upsertAnnounces([old])).toEqual(new Set([old.a.therapistId]));
+    const id = old.a.therapistId;
+    // The same slots (ids and times), announced again with a week to live.
+    const base = plainAnnounceWrite(therapist, 2, [1, 2], T0 - 40 * DAY);
+    const again: AnnounceWrite = { ...base, a: { ...base.a, expiresAtMs: T0 + 7 * DAY } };
+
+    const forced = db.backend === 'postgres';
+    if (forced) {
+      await holder.startTransaction();
+      await holder.query(`SELECT 1 FROM fapp_announce WHERE therapist_id = $1 FOR UPDATE`, [id]);
+    }
+    const expiry = repo.collectGarbage(T0, 0);
+    if (forced) await waitingForLocks(1);
+    const stored = repo.upsertAnnounces([again]);
+    if (forced) {
+      await waitingForLocks(2);
+      await holder.commitTransaction();
+    }
+    await expiry;
+    expect(await stored).toEqual(new Set([id]));
+
+    const rows: { sequence: string }[] = await ds.query(`SELECT sequence FROM fapp_announce WHERE therapist_id = $1`, [id]);
+    expect(rows.map((r) => Number(r.sequence))).toEqual([2]);
+    const slots: { slot_id: string }[] = await ds.query(`SELECT slot_id FROM fapp_slot WHERE therapist_id = $1 ORDER BY slot_id`, [id]);
+    expect(slots.map((s) => s.slot_id)).toEqual([slotId(1), slotId(2)]);
+  });
+});

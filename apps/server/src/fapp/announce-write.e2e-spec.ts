@@ -71,6 +71,36 @@ describe('the announce write', () => {
     }
   });
 
+  it('rewrites only the slots that changed: an unchanged slot row is not even locked', async () => {
+    const first = write(generateSigningKeyPair(), 1, [1, 2, 3]);
+    const id = first.a.therapistId;
+    await repo.upsertAnnounces([first]);
+    type Row = { slot_id: string; start_at: Date; xmin: string; xmax: string };
+    const rows = async () =>
+      new Map(
+        ((await ds.query(`SELECT slot_id, start_at, xmin::text AS xmin, xmax::text AS xmax FROM fapp_slot WHERE therapist_id = $1`, [id])) as Row[]).map((r) => [
+          r.slot_id,
+          r,
+        ]),
+      );
+    const before = await rows();
+    // Sequence 2 keeps slot 1 as it is, moves slot 2 by an hour, drops slot 3 and adds slot 4.
+    const base = write(generateSigningKeyPair(), 2, [1, 2, 4]);
+    const moved = base.a.slots[1]!.idHex;
+    const second: AnnounceWrite = {
+      ...base,
+      a: { ...base.a, therapistId: id, slots: base.a.slots.map((s) => (s.idHex === moved ? { ...s, startMs: s.startMs + 3600_000 } : s)) },
+    };
+    expect(await repo.upsertAnnounces([second])).toEqual(new Set([id]));
+    const after = await rows();
+    expect([...after.keys()].sort()).toEqual(second.a.slots.map((s) => s.idHex).sort());
+    const kept = base.a.slots[0]!.idHex;
+    expect(after.get(kept)).toEqual(before.get(kept));
+    expect(after.get(kept)!.xmax).toBe('0');
+    expect(after.get(moved)!.xmin).not.toBe(before.get(moved)!.xmin);
+    expect(after.get(moved)!.start_at.getTime()).toBe(second.a.slots[1]!.startMs);
+  });
+
   const call = (params: unknown[]) => ds.query(`SELECT qpc_fapp_write_announces(${params.map((_, i) => `$${i + 1}`).join(', ')})`, params);
   const count = async () => Number(((await ds.query(`SELECT count(*) AS n FROM fapp_announce`)) as { n: string }[])[0]!.n);
 

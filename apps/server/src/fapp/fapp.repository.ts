@@ -382,8 +382,17 @@ export class FappRepository {
       await m.query(`DELETE FROM fapp_stamp WHERE "window" < $1`, [oldestStampWindow]);
       await m.query(`DELETE FROM fapp_challenge WHERE expires_at <= $1`, [now]);
       await m.query(`DELETE FROM fapp_mailbox WHERE expires_at <= $1`, [now]);
-      // Kept 30 days past expiry so an older sequence cannot be replayed in the meantime.
-      await m.query(`DELETE FROM fapp_announce WHERE expires_at <= $1`, [new Date(nowMs - MAILBOX_RETENTION_MS)]);
+      // Kept 30 days past expiry so an older sequence cannot be replayed in the meantime. Deleted
+      // under the announce write's lock per therapist (class 74117003, in key order as the write
+      // takes it): the write leaves unchanged slot rows alone, so the cascade to the slots must
+      // not run between its snapshot and its end (migration 1765100000000).
+      const retired = new Date(nowMs - MAILBOX_RETENTION_MS);
+      await m.query(
+        `SELECT pg_advisory_xact_lock(74117003, l.k)
+         FROM (SELECT DISTINCT hashtext(therapist_id::text) AS k FROM fapp_announce WHERE expires_at <= $1 ORDER BY 1) l`,
+        [retired],
+      );
+      await m.query(`DELETE FROM fapp_announce WHERE expires_at <= $1`, [retired]);
       return { expiredHolds: expired.length };
     });
   }

@@ -25,7 +25,21 @@ export class FappAnnounceWrite1764900000000 implements MigrationInterface {
   name = 'FappAnnounceWrite1764900000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`CREATE FUNCTION qpc_fapp_write_announces(
+    await q.query(announceRowsFunction('qpc_fapp_write_announces'));
+  }
+
+  async down(q: QueryRunner): Promise<void> {
+    await q.query(`DROP FUNCTION qpc_fapp_write_announces(text[], bigint[], text[], boolean[], text[], text[], text[], text[], text[], text[], boolean[],
+      timestamptz[], timestamptz[], bytea[], text[], text[], text[], text[], timestamptz[], smallint[], smallint[], smallint[])`);
+  }
+}
+
+/**
+ * The `CREATE FUNCTION` of this migration's write under `name` (migration 1765000000000 renamed
+ * it `qpc_fapp_write_announce_rows`; the down of 1765100000000 restores it under that name).
+ */
+export function announceRowsFunction(name: string): string {
+  return `CREATE FUNCTION ${name}(
         p_therapist text[], p_sequence bigint[], p_plz text[], p_verified boolean[], p_authority text[],
         p_fachrichtungen text[], p_altersgruppen text[], p_modalitaeten text[], p_kostentraeger text[], p_languages text[],
         p_barrier_free boolean[], p_issued_at timestamptz[], p_expires_at timestamptz[], p_envelope bytea[],
@@ -76,11 +90,5 @@ export class FappAnnounceWrite1764900000000 implements MigrationInterface {
           )
           SELECT a.therapist_id::text FROM a;
       END
-      $fn$`);
-  }
-
-  async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP FUNCTION qpc_fapp_write_announces(text[], bigint[], text[], boolean[], text[], text[], text[], text[], text[], text[], boolean[],
-      timestamptz[], timestamptz[], bytea[], text[], text[], text[], text[], timestamptz[], smallint[], smallint[], smallint[])`);
-  }
+      $fn$`;
 }

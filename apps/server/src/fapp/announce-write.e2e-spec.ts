@@ -4,7 +4,9 @@
 // whichever announces of the batch are stored; a call whose lengths or positions do not fit the
 // batch must fail and write nothing.
 import { generateSigningKeyPair, type SigningKeyPair } from '@qpc/crypto';
+import type { PoolClient } from 'pg';
 import { type DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plainAnnounceWrite } from '../../test/announces.js';
 import { testDatabase, type TestDatabase } from '../../test/db.js';
@@ -99,6 +101,33 @@ describe('the announce write', () => {
     expect(after.get(kept)!.xmax).toBe('0');
     expect(after.get(moved)!.xmin).not.toBe(before.get(moved)!.xmin);
     expect(after.get(moved)!.start_at.getTime()).toBe(second.a.slots[1]!.startMs);
+  });
+
+  it('reaches stored rows by key or ctid, however small the tables were when its plan was made', async () => {
+    // A generic plan is kept per connection until the statistics change; one made on small
+    // tables read the whole slot table to delete a dropped slot (migration 1765100000000).
+    const config: { proconfig: string[] }[] = await ds.query(`SELECT proconfig FROM pg_proc WHERE proname = 'qpc_fapp_write_announce_rows'`);
+    expect(config[0]!.proconfig).toEqual(expect.arrayContaining(['plan_cache_mode=force_generic_plan', 'enable_seqscan=off']));
+    // On PostgreSQL, the plans themselves (PGlite has no auto_explain on its socket).
+    if (db.backend !== 'postgres') return;
+    const pool = (ds.driver as PostgresDriver).master as { connect(): Promise<PoolClient> };
+    const c = await pool.connect();
+    const plans: string[] = [];
+    c.on('notice', (n) => plans.push(n.message ?? ''));
+    try {
+      await c.query(`LOAD 'auto_explain'`);
+      await c.query(`SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on; SET auto_explain.log_level = 'notice'`);
+      const therapist = generateSigningKeyPair();
+      const sql = `SELECT qpc_fapp_write_announces(${range(1, 23).map((i) => `$${i}`).join(', ')})`;
+      await c.query(sql, announceBatchParams([write(therapist, 1, [1, 2, 3])]));
+      await c.query(sql, announceBatchParams([write(therapist, 2, [1, 2])]));
+    } finally {
+      c.release();
+    }
+    const writes = plans.filter((p) => p.includes('INSERT INTO fapp_slot'));
+    expect(writes).toHaveLength(2);
+    for (const p of writes) expect(p).not.toMatch(/Seq Scan on fapp_(slot|announce)\b/);
+    expect(writes[1]).toMatch(/Tid Scan on fapp_slot/);
   });
 
   const call = (params: unknown[]) => ds.query(`SELECT qpc_fapp_write_announces(${params.map((_, i) => `$${i + 1}`).join(', ')})`, params);

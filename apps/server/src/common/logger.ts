@@ -17,9 +17,9 @@ function censorOwn<T extends Record<string, unknown>>(o: T): T {
 
 /**
  * The log object with the values under SECRET_KEYS censored, at its top level and in each object
- * one level down. Nothing is copied when nothing is found (a request line costs no garbage), and
- * the caller's objects are never changed. An error under `err` is left to its serializer, which
- * censors what it makes of it.
+ * one level down (arrays and byte arrays are not walked). Nothing is copied when nothing is found
+ * (a request line costs no garbage), and the caller's objects are never changed. An error under
+ * `err` is left to its serializer, which censors what it makes of it.
  */
 export function censorSecrets<T extends Record<string, unknown>>(obj: T): T {
   let out: Record<string, unknown> | undefined;
@@ -27,7 +27,7 @@ export function censorSecrets<T extends Record<string, unknown>>(obj: T): T {
     if (!Object.hasOwn(obj, k)) continue;
     const v = obj[k];
     if (SECRET_KEYS.has(k)) (out ??= { ...obj })[k] = CENSOR;
-    else if (typeof v === 'object' && v !== null && !(k === 'err' && v instanceof Error)) {
+    else if (typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) && !(k === 'err' && v instanceof Error)) {
       const c = censorOwn(v as Record<string, unknown>);
       if (c !== v) (out ??= { ...obj })[k] = c;
     }

@@ -208,9 +208,11 @@ interface RawConn {
 /**
  * CPU time (user + system) of these PostgreSQL backend processes so far, in ms, from
  * /proc/<pid>/stat (clock ticks of 10 ms, Linux's USER_HZ); null where that cannot be read
- * (PGlite runs in this process and answers with no backend of its own, or not on Linux).
+ * (PGlite runs in this process and answers with no backend of its own, or lists none; or not
+ * on Linux).
  */
 function backendCpuMs(pids: number[]): number | null {
+  if (pids.length === 0) return null;
   let total = 0;
   for (const pid of pids) {
     try {

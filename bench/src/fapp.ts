@@ -496,8 +496,7 @@ async function main(): Promise<void> {
       ),
     );
     // The database's own floor for the same rows (new therapists, then their re-announce).
-    const floorRows: AnnounceWrite[] = [...ingestSample, ...batchSample]
-      .map((b) => toWrite(verifyAnnounce(b, { nowMs, trust: authority.trust })));
+    const floorRows: AnnounceWrite[] = [...verified, ...batchSample.map((b) => verifyAnnounce(b, { nowMs, trust: authority.trust }))].map((v) => toWrite(v));
     const stored = await storageFloor(ds, floorRows);
     // Statistics as autovacuum would have them after a load like this.
     await ds.query('ANALYZE');

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { plainAnnounceWrite } from '../../test/announces.js';
 import { testDatabase, type TestDatabase } from '../../test/db.js';
 import { openDataSource } from '../database/data-source.js';
-import { announceBatchParams, type AnnounceWrite, FappRepository } from './fapp.repository.js';
+import { ANNOUNCE_WRITE_SQL, announceBatchParams, type AnnounceWrite, FappRepository } from './fapp.repository.js';
 
 const T0 = Date.now();
 
@@ -74,7 +74,8 @@ describe('the announce write', () => {
   });
 
   it('rewrites only the slots that changed: an unchanged slot row is not even locked', async () => {
-    const first = write(generateSigningKeyPair(), 1, [1, 2, 3]);
+    const therapist = generateSigningKeyPair();
+    const first = write(therapist, 1, [1, 2, 3]);
     const id = first.a.therapistId;
     await repo.upsertAnnounces([first]);
     type Row = { slot_id: string; start_at: Date; xmin: string; xmax: string };
@@ -87,12 +88,9 @@ describe('the announce write', () => {
       );
     const before = await rows();
     // Sequence 2 keeps slot 1 as it is, moves slot 2 by an hour, drops slot 3 and adds slot 4.
-    const base = write(generateSigningKeyPair(), 2, [1, 2, 4]);
+    const base = write(therapist, 2, [1, 2, 4]);
     const moved = base.a.slots[1]!.idHex;
-    const second: AnnounceWrite = {
-      ...base,
-      a: { ...base.a, therapistId: id, slots: base.a.slots.map((s) => (s.idHex === moved ? { ...s, startMs: s.startMs + 3600_000 } : s)) },
-    };
+    const second: AnnounceWrite = { ...base, a: { ...base.a, slots: base.a.slots.map((s) => (s.idHex === moved ? { ...s, startMs: s.startMs + 3600_000 } : s)) } };
     expect(await repo.upsertAnnounces([second])).toEqual(new Set([id]));
     const after = await rows();
     expect([...after.keys()].sort()).toEqual(second.a.slots.map((s) => s.idHex).sort());
@@ -118,9 +116,8 @@ describe('the announce write', () => {
       await c.query(`LOAD 'auto_explain'`);
       await c.query(`SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on; SET auto_explain.log_level = 'notice'`);
       const therapist = generateSigningKeyPair();
-      const sql = `SELECT qpc_fapp_write_announces(${range(1, 23).map((i) => `$${i}`).join(', ')})`;
-      await c.query(sql, announceBatchParams([write(therapist, 1, [1, 2, 3])]));
-      await c.query(sql, announceBatchParams([write(therapist, 2, [1, 2])]));
+      await c.query(ANNOUNCE_WRITE_SQL, announceBatchParams([write(therapist, 1, [1, 2, 3])]));
+      await c.query(ANNOUNCE_WRITE_SQL, announceBatchParams([write(therapist, 2, [1, 2])]));
     } finally {
       c.release();
     }
@@ -130,7 +127,7 @@ describe('the announce write', () => {
     expect(writes[1]).toMatch(/Tid Scan on fapp_slot/);
   });
 
-  const call = (params: unknown[]) => ds.query(`SELECT qpc_fapp_write_announces(${params.map((_, i) => `$${i + 1}`).join(', ')})`, params);
+  const call = (params: unknown[]) => ds.query(ANNOUNCE_WRITE_SQL, params);
   const count = async () => Number(((await ds.query(`SELECT count(*) AS n FROM fapp_announce`)) as { n: string }[])[0]!.n);
 
   for (const [name, spoil] of [

@@ -124,6 +124,15 @@ export function announceBatchParams(items: readonly AnnounceWrite[]): unknown[] 
   ];
 }
 
+/** The call of the announce write with `announceBatchParams` (`upsertAnnounces`); one row per therapist stored. */
+export const ANNOUNCE_WRITE_SQL = `SELECT qpc_fapp_write_announces(${Array.from({ length: 23 }, (_, i) => `$${i + 1}`).join(', ')}) AS therapist_id`;
+
+/**
+ * The advisory lock class the announce write takes per therapist (key `hashtext(therapist id)`,
+ * migration 1764900000000); the expiry of announces takes it too.
+ */
+const ANNOUNCE_WRITE_LOCK = 74117003;
+
 /** A parameterized SQL statement as the repository sends it. */
 export interface SqlQuery {
   sql: string;
@@ -186,10 +195,7 @@ export class FappRepository {
   async upsertAnnounces(items: readonly AnnounceWrite[]): Promise<Set<string>> {
     if (items.length === 0) return new Set();
     const sorted = [...items].sort((x, y) => (x.a.therapistId < y.a.therapistId ? -1 : x.a.therapistId > y.a.therapistId ? 1 : 0));
-    const rows: { therapist_id: string }[] = await this.ds.query(
-      `SELECT qpc_fapp_write_announces($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) AS therapist_id`,
-      announceBatchParams(sorted),
-    );
+    const rows: { therapist_id: string }[] = await this.ds.query(ANNOUNCE_WRITE_SQL, announceBatchParams(sorted));
     return new Set(rows.map((r) => r.therapist_id));
   }
 
@@ -383,14 +389,14 @@ export class FappRepository {
       await m.query(`DELETE FROM fapp_challenge WHERE expires_at <= $1`, [now]);
       await m.query(`DELETE FROM fapp_mailbox WHERE expires_at <= $1`, [now]);
       // Kept 30 days past expiry so an older sequence cannot be replayed in the meantime. Deleted
-      // under the announce write's lock per therapist (class 74117003, in key order as the write
-      // takes it): the write leaves unchanged slot rows alone, so the cascade to the slots must
-      // not run between its snapshot and its end (migration 1765100000000).
+      // under the announce write's lock per therapist (in key order, as the write takes it): the
+      // write leaves unchanged slot rows alone, so the cascade to the slots must not run between
+      // its snapshot and its end (migration 1765100000000).
       const retired = new Date(nowMs - MAILBOX_RETENTION_MS);
       await m.query(
-        `SELECT pg_advisory_xact_lock(74117003, l.k)
+        `SELECT pg_advisory_xact_lock($2, l.k)
          FROM (SELECT DISTINCT hashtext(therapist_id::text) AS k FROM fapp_announce WHERE expires_at <= $1 ORDER BY 1) l`,
-        [retired],
+        [retired, ANNOUNCE_WRITE_LOCK],
       );
       await m.query(`DELETE FROM fapp_announce WHERE expires_at <= $1`, [retired]);
       return { expiredHolds: expired.length };

@@ -29,10 +29,13 @@ export class FappAnnounceWrite1764900000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP FUNCTION qpc_fapp_write_announces(text[], bigint[], text[], boolean[], text[], text[], text[], text[], text[], text[], boolean[],
-      timestamptz[], timestamptz[], bytea[], text[], text[], text[], text[], timestamptz[], smallint[], smallint[], smallint[])`);
+    await q.query(`DROP FUNCTION qpc_fapp_write_announces(${ANNOUNCE_ROWS_ARGS})`);
   }
 }
+
+/** The argument types of this migration's write (kept by `qpc_fapp_write_announce_rows` since migration 1765000000000). */
+export const ANNOUNCE_ROWS_ARGS = `text[], bigint[], text[], boolean[], text[], text[], text[], text[], text[], text[], boolean[],
+  timestamptz[], timestamptz[], bytea[], text[], text[], text[], text[], timestamptz[], smallint[], smallint[], smallint[]`;
 
 /**
  * The `CREATE FUNCTION` of this migration's write under `name` (migration 1765000000000 renamed

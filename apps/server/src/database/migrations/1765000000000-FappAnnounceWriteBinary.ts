@@ -1,8 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-
-/** The argument types of the write as migration 1764900000000 created it (one text per slot's therapist, one bytea per envelope). */
-const ROWS_ARGS = `text[], bigint[], text[], boolean[], text[], text[], text[], text[], text[], text[], boolean[],
-  timestamptz[], timestamptz[], bytea[], text[], text[], text[], text[], timestamptz[], smallint[], smallint[], smallint[]`;
+import { ANNOUNCE_ROWS_ARGS } from './1764900000000-FappAnnounceWrite.js';
 
 /**
  * `qpc_fapp_write_announces` takes the batch's signed announces as one `bytea` (their
@@ -22,7 +19,7 @@ export class FappAnnounceWriteBinary1765000000000 implements MigrationInterface 
   name = 'FappAnnounceWriteBinary1765000000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER FUNCTION qpc_fapp_write_announces(${ROWS_ARGS}) RENAME TO qpc_fapp_write_announce_rows`);
+    await q.query(`ALTER FUNCTION qpc_fapp_write_announces(${ANNOUNCE_ROWS_ARGS}) RENAME TO qpc_fapp_write_announce_rows`);
     await q.query(`CREATE FUNCTION qpc_fapp_write_announces(
         p_therapist text[], p_sequence bigint[], p_plz text[], p_verified boolean[], p_authority text[],
         p_fachrichtungen text[], p_altersgruppen text[], p_modalitaeten text[], p_kostentraeger text[], p_languages text[],
@@ -55,6 +52,6 @@ export class FappAnnounceWriteBinary1765000000000 implements MigrationInterface 
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP FUNCTION qpc_fapp_write_announces(text[], bigint[], text[], boolean[], text[], text[], text[], text[], text[], text[], boolean[],
       timestamptz[], timestamptz[], bytea, integer[], text[], text[], integer[], text[], timestamptz[], smallint[], smallint[], smallint[])`);
-    await q.query(`ALTER FUNCTION qpc_fapp_write_announce_rows(${ROWS_ARGS}) RENAME TO qpc_fapp_write_announces`);
+    await q.query(`ALTER FUNCTION qpc_fapp_write_announce_rows(${ANNOUNCE_ROWS_ARGS}) RENAME TO qpc_fapp_write_announces`);
   }
 }

@@ -1,9 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { announceRowsFunction } from './1764900000000-FappAnnounceWrite.js';
-
-/** The argument types of `qpc_fapp_write_announce_rows` (unchanged by this migration). */
-const ROWS_ARGS = `text[], bigint[], text[], boolean[], text[], text[], text[], text[], text[], text[], boolean[],
-  timestamptz[], timestamptz[], bytea[], text[], text[], text[], text[], timestamptz[], smallint[], smallint[], smallint[]`;
+import { ANNOUNCE_ROWS_ARGS, announceRowsFunction } from './1764900000000-FappAnnounceWrite.js';
 
 /**
  * `qpc_fapp_write_announce_rows` leaves a slot row that a new announce carries unchanged alone,
@@ -100,7 +96,7 @@ export class FappAnnounceWriteUnchangedSlots1765100000000 implements MigrationIn
   }
 
   async down(q: QueryRunner): Promise<void> {
-    await q.query(`DROP FUNCTION qpc_fapp_write_announce_rows(${ROWS_ARGS})`);
+    await q.query(`DROP FUNCTION qpc_fapp_write_announce_rows(${ANNOUNCE_ROWS_ARGS})`);
     await q.query(announceRowsFunction('qpc_fapp_write_announce_rows'));
   }
 }

@@ -16,8 +16,9 @@
 import '../../apps/server/src/v8-flags.js';
 import { createHash, createPublicKey, sign as nodeSign, verify as nodeVerify, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { signingKeyPairFromSeed, toHex } from '@qpc/crypto';
 import { type AnnounceInput, buildAnnounce, DEFAULT_ANNOUNCE_TTL_MS, verifyAnnounce, type SlotFilter, type VerifiedAnnounce } from '@qpc/fapp';
@@ -41,13 +42,19 @@ import { freshDatabase } from './_db.js';
 import { announceBatchParams, announceWrite, type AnnounceWrite, buildSearchQuery, FappRepository } from '../../apps/server/src/fapp/fapp.repository.js';
 import { FappService } from '../../apps/server/src/fapp/fapp.service.js';
 import { FappSearchIndex } from '../../apps/server/src/fapp/search-index.js';
-import { fmtMs, fullGc, intArg, nextTurn, percentile, row, time } from './_util.js';
+import { loadClient, type LoadClient, type LoadRequest } from './_http.js';
+import { fmtMs, fullGc, intArg, minorGc, nextTurn, percentile, row, time } from './_util.js';
 
 const THERAPISTS = intArg('therapists', 10_000);
 const SLOTS = intArg('slots', 10);
 const SEARCHES = intArg('searches', 200);
 /** PerformanceEntry detail.kind of a 'gc' entry (node:perf_hooks constants). */
-const GC_KINDS: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weak callbacks' };
+const GC_KINDS: Record<number, string> = {
+  [perfConstants.NODE_PERFORMANCE_GC_MINOR]: 'minor',
+  [perfConstants.NODE_PERFORMANCE_GC_MAJOR]: 'major',
+  [perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental',
+  [perfConstants.NODE_PERFORMANCE_GC_WEAKCB]: 'weak callbacks',
+};
 /** Searches per layer in a row within a round (see the search loop). */
 const SEARCH_BLOCK = 25;
 const INGEST = Math.min(Math.floor(THERAPISTS / 2), intArg('ingest', 2000));
@@ -318,26 +325,24 @@ async function storageFloor(ds: DataSource, sample: readonly AnnounceWrite[]): P
  * Posts `announces` to POST /fapp/announces/batch, BATCH per request, BATCH_CONCURRENCY requests
  * in flight; every item must come back stored. Returns announces per second.
  */
-async function ingestInBatches(app: Awaited<ReturnType<typeof createApp>>['app'], announces: Uint8Array[], label: string): Promise<number> {
-  const batches: string[][] = [];
-  for (let i = 0; i < announces.length; i += BATCH) batches.push(announces.slice(i, i + BATCH).map(b64));
-  let next = 0;
+async function ingestInBatches(http: LoadClient, announces: Uint8Array[], label: string): Promise<number> {
+  const requests: LoadRequest[] = [];
+  const sizes: number[] = [];
+  for (let i = 0; i < announces.length; i += BATCH) {
+    const items = announces.slice(i, i + BATCH).map(b64);
+    requests.push({ method: 'POST', path: '/api/v1/fapp/announces/batch', body: JSON.stringify({ announces: items }) });
+    sizes.push(items.length);
+  }
+  const res = await http.run(requests, { concurrency: BATCH_CONCURRENCY, bodies: true });
   let failed = 0;
-  const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: BATCH_CONCURRENCY }, async () => {
-      while (next < batches.length) {
-        const items = batches[next++]!;
-        const res = await app.inject({ method: 'POST', url: '/api/v1/fapp/announces/batch', payload: { announces: items } });
-        if (res.statusCode !== 200 || (res.json() as { stored: number }).stored !== items.length) {
-          if (failed++ < 3) console.error(`${label}: ${res.statusCode} ${res.body.slice(0, 500)}`);
-        }
-      }
-    }),
-  );
-  const rate = (announces.length / (performance.now() - t0)) * 1000;
+  sizes.forEach((size, i) => {
+    const body = res.bodies[i]!;
+    if (res.statuses[i] !== 200 || (JSON.parse(body) as { stored: number }).stored !== size) {
+      if (failed++ < 3) console.error(`${label}: ${res.statuses[i]} ${body.slice(0, 500)}`);
+    }
+  });
   if (failed > 0) throw new Error(`${label}: ${failed} batches were not stored in full`);
-  return rate;
+  return (announces.length / res.wallMs) * 1000;
 }
 
 async function main(): Promise<void> {
@@ -375,7 +380,9 @@ async function main(): Promise<void> {
   // Request logging stays on (it is part of the real path); the lines go nowhere.
   const sink = new Writable({ write: (_c, _e, cb) => cb() });
   const { app } = await createApp({ config, databaseUrl: db.url, logger: createLogger(config.LOG_LEVEL, sink) });
-  await app.getHttpAdapter().getInstance().ready();
+  // Requests reach it over loopback sockets from a load client on a worker thread (bench/src/_http.ts).
+  await app.listen(0, '127.0.0.1');
+  const http = loadClient((app.getHttpServer().address() as AddressInfo).port);
   const ds = app.get(DataSource);
   console.log(`server: createApp on a fresh ${db.backend}, migrated, up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
@@ -424,38 +431,29 @@ async function main(): Promise<void> {
     };
 
     // -- (b) ingest: the rest through the HTTP API, CONCURRENCY requests in flight --
-    let next = 0;
-    let failed = 0;
-    t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (next < ingestSample.length) {
-          const a = ingestSample[next++]!;
-          const res = await app.inject({ method: 'POST', url: '/api/v1/fapp/announces', payload: { announce: b64(a) } });
-          if (res.statusCode !== 201) {
-            if (failed++ < 3) console.error(`ingest: ${res.statusCode} ${res.body}`);
-          }
-        }
-      }),
+    const single = await http.run(
+      ingestSample.map((a) => ({ method: 'POST', path: '/api/v1/fapp/announces', body: JSON.stringify({ announce: b64(a) }) })),
+      { concurrency: CONCURRENCY },
     );
-    const ingestMs = performance.now() - t0;
+    const ingestMs = single.wallMs;
     const ingestRate = (ingestSample.length / ingestMs) * 1000;
     noteIndexShare('single', ingestMs);
-    if (failed > 0) throw new Error(`${failed} announces were refused`);
+    const refused = single.statuses.filter((st) => st !== 201).length;
+    if (refused > 0) throw new Error(`${refused} announces were refused: ${single.bodies.join('; ')}`);
     // The raw verify baseline again, right after the single ingest and before the batch one:
     // the machine is shared, so each ingest figure is compared with the baseline nearest to it.
     const rawVerify2 = await time(() => nodeVerify(null, msg, pub, sig), { budgetMs: 1000, minIters: 1000 });
 
     // -- (b') batch ingest: the last INGEST in batches of BATCH, BATCH_CONCURRENCY requests in flight --
     t0 = performance.now();
-    const batchRate = await ingestInBatches(app, batchSample, 'batch ingest');
+    const batchRate = await ingestInBatches(http, batchSample, 'batch ingest');
     noteIndexShare('batches', performance.now() - t0);
     const rawVerify3 = await time(() => nodeVerify(null, msg, pub, sig), { budgetMs: 1000, minIters: 1000 });
     const rawNearBatch = (rawVerify2.opsPerSec + rawVerify3.opsPerSec) / 2;
 
     // -- (b'') steady state: the batch sample's therapists re-announce (sequence + 1), same batching --
     t0 = performance.now();
-    const reRate = await ingestInBatches(app, reAnnounces, 're-announce batch');
+    const reRate = await ingestInBatches(http, reAnnounces, 're-announce batch');
     noteIndexShare('re-announces', performance.now() - t0);
     index.applyStored = applyStored;
     const rawVerify4 = await time(() => nodeVerify(null, msg, pub, sig), { budgetMs: 1000, minIters: 1000 });
@@ -469,7 +467,7 @@ async function main(): Promise<void> {
     const pids = () => clientBackends(ds);
     const verified = ingestSample.map((b) => verifyAnnounce(b, { nowMs, trust: authority.trust }));
     const sample = verified.slice(0, Math.min(500, verified.length));
-    next = 0;
+    let next = 0;
     const upsertOne = await databaseWork(pids, sample.length, () =>
       Promise.all(
         Array.from({ length: CONCURRENCY }, async () => {
@@ -518,35 +516,62 @@ async function main(): Promise<void> {
     const W = [32, 6, 10, 10, 11, 11, 11, 11, 11, 11, 11, 8, 6];
     console.log(row(['filter', 'hits', 'p50', 'p99', 'index p50', 'svc p50', 'repo p50', 'repo p99', 'db exec', 'db exec p99', 'db plan', 'p99/db', ''], W));
     const plans: string[] = [];
-    // Garbage collection pauses during the search rounds (a diagnostic: they land in every layer's tail).
+    // Garbage collection pauses during the search rounds (a diagnostic: they land in every layer's
+    // tail), but for the collections this benchmark forces between its blocks.
     const gcPauses: number[] = [];
     const gcKinds = new Map<string, number[]>();
     const gcWatch = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) {
+        const detail = (e as PerformanceEntry & { detail?: { kind?: number; flags?: number } }).detail;
+        if (((detail?.flags ?? 0) & perfConstants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0) continue;
         gcPauses.push(e.duration);
-        const kind = GC_KINDS[((e as PerformanceEntry & { detail?: { kind?: number } }).detail)?.kind ?? 0] ?? 'other';
+        const kind = GC_KINDS[detail?.kind ?? 0] ?? 'other';
         gcKinds.set(kind, [...(gcKinds.get(kind) ?? []), e.duration]);
       }
     });
     gcWatch.observe({ entryTypes: ['gc'] });
+    /**
+     * Times `n` runs of `fn` one after the other, each in an event-loop turn of its own, as
+     * requests arriving on sockets are (the turn itself is not timed): the in-process layers
+     * would otherwise run in one turn with the socket events of the request before them.
+     * Each block starts with an empty young generation. Without it, the garbage the layer
+     * before left (the TypeORM layers' most of all: pg keeps a promise-form query's objects
+     * reachable until the next scavenge, about 1 KB each) was collected, and its pause timed,
+     * in whichever block filled the young generation next.
+     */
+    const timed = async (n: number, into: number[], fn: () => Promise<unknown>) => {
+      minorGc();
+      await nextTurn();
+      for (let k = 0; k < n; k++) {
+        const s = performance.now();
+        await fn();
+        into.push(performance.now() - s);
+        await nextTurn();
+      }
+    };
+    /** `n` GETs of `path` one after the other from the load client, timed there. */
+    const timedHttp = async (n: number, into: number[], path: string) => {
+      const block = await http.run(Array.from({ length: n }, () => ({ method: 'GET' as const, path })), { concurrency: 1 });
+      if (block.statuses.some((st) => st !== 200)) throw new Error(`GET ${path}: ${block.bodies.join('; ')}`);
+      into.push(...block.latencies);
+    };
     const verdicts: boolean[] = [];
     let worst = 0;
     for (const c of searchCases()) {
       const url = `/api/v1/fapp/slots?${c.query}`;
-      let hits = 0;
-      for (let i = 0; i < 10; i++) {
-        const res = await app.inject({ method: 'GET', url });
-        if (res.statusCode !== 200) throw new Error(`search ${c.name}: ${res.statusCode} ${res.body}`);
-        hits = (res.json() as { results: unknown[] }).results.length;
-      }
-      // Rounds of SEARCH_BLOCK each: the HTTP search, the same search one and two layers down
-      // (the service: + filter validation and hit mapping; the in-memory index it answers
-      // from), the database's own search (the repository: one SQL round trip), and EXPLAIN
-      // ANALYZE of that SQL. All of them see
-      // the same minutes of the machine and the database (one long loop each let background
-      // work such as autovacuum fall into one of them only), and none is timed right behind
-      // another layer's request (one of each, back to back, charged the in-memory search with
-      // the garbage and socket events of the database calls before it: 0.06 -> 0.40 ms p50).
+      const warm = await http.run(Array.from({ length: 10 }, () => ({ method: 'GET', path: url })), { concurrency: 1, bodies: true });
+      if (warm.statuses.some((st) => st !== 200)) throw new Error(`search ${c.name}: ${warm.statuses.join(',')} ${warm.bodies[0]}`);
+      const hits = (JSON.parse(warm.bodies[9]!) as { results: unknown[] }).results.length;
+      // First the HTTP search alone, SEARCHES requests one after the other: the server process
+      // does nothing else meanwhile, so the young-generation collections that land in its
+      // timings are those of its own garbage, as in a server that answers searches.
+      // Then rounds of SEARCH_BLOCK each of the same search one and two layers down (the
+      // service: + filter validation and hit mapping; the in-memory index it answers from), the
+      // database's own search (the repository: one SQL round trip), and EXPLAIN ANALYZE of that
+      // SQL. They see the same minutes of the machine and the database (one long loop each let
+      // background work such as autovacuum fall into one of them only), and none is timed right
+      // behind another layer's request (one of each, back to back, charged the in-memory search
+      // with the garbage and socket events of the database calls before it: 0.06 -> 0.40 ms p50).
       const q = buildSearchQuery(c.filter, Date.now(), 50);
       const lat: number[] = [];
       const indexLat: number[] = [];
@@ -555,25 +580,10 @@ async function main(): Promise<void> {
       const exec: number[] = [];
       const plan: number[] = [];
       let shape = '';
-      /**
-       * Times `n` runs of `fn` one after the other, each in an event-loop turn of its own, as
-       * requests arriving on sockets are (the turn itself is not timed). light-my-request ends
-       * every injected request with a setImmediate that holds its request and response (about
-       * 24 KiB for a search). In a loop that never yields they pile up, survive scavenges and are
-       * promoted, and the longer scavenges and extra major collections land in the timings.
-       */
-      const timed = async (n: number, into: number[], fn: () => Promise<unknown>) => {
-        for (let k = 0; k < n; k++) {
-          const s = performance.now();
-          await fn();
-          into.push(performance.now() - s);
-          await nextTurn();
-        }
-      };
       fullGc();
+      await timedHttp(SEARCHES, lat, url);
       for (let done = 0; done < SEARCHES; done += SEARCH_BLOCK) {
         const n = Math.min(SEARCH_BLOCK, SEARCHES - done);
-        await timed(n, lat, () => app.inject({ method: 'GET', url }));
         await timed(n, indexLat, () => index.search(c.filter, Date.now(), 50));
         await timed(n, repoLat, () => repo.search(c.filter, Date.now(), 50));
         await timed(n, svcLat, () => svc.search(c.filter));
@@ -600,15 +610,9 @@ async function main(): Promise<void> {
     // routing, hooks, request logging, serialisation; no database) and one pg round trip.
     const floor: number[] = [];
     const trip: number[] = [];
-    for (let i = 0; i < SEARCHES; i++) {
-      let s = performance.now();
-      await app.inject({ method: 'GET', url: '/healthz' });
-      floor.push(performance.now() - s);
-      await nextTurn();
-      s = performance.now();
-      await ds.query('SELECT 1');
-      trip.push(performance.now() - s);
-    }
+    fullGc();
+    await timedHttp(SEARCHES, floor, '/healthz');
+    await timed(SEARCHES, trip, () => ds.query('SELECT 1'));
     floor.sort((a, b) => a - b);
     trip.sort((a, b) => a - b);
     console.log(
@@ -669,6 +673,7 @@ async function main(): Promise<void> {
     ceiling('re-announces', 1, rawNearRe, stored.reannounce);
     console.log(`total run ${((performance.now() - runStart) / 1000).toFixed(0)} s`);
   } finally {
+    await http.close();
     await app.close();
     await db.close();
   }

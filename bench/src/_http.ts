@@ -84,20 +84,25 @@ parentPort.on('message', async (m) => {
 });
 `;
 
-/** A load client of `port` on 127.0.0.1. One run at a time. */
+/** A load client of `port` on 127.0.0.1. One run at a time; the worker keeps the process alive only during a run. */
 export function loadClient(port: number): LoadClient {
   const worker = new Worker(WORKER, { eval: true });
   worker.unref();
   return {
     run(requests, { concurrency, bodies = false }) {
       return new Promise((resolve, reject) => {
-        const onError = (e: Error) => reject(e);
+        const onError = (e: Error) => {
+          worker.unref();
+          reject(e);
+        };
         worker.once('error', onError);
         worker.once('message', (m: LoadResult | { error: string }) => {
           worker.off('error', onError);
+          worker.unref();
           if ('error' in m) reject(new Error(`load client: ${m.error}`));
           else resolve(m);
         });
+        worker.ref();
         worker.postMessage({ port, requests, concurrency, bodies });
       });
     },

@@ -1,0 +1,88 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadClient, type LoadClient } from './_http.js';
+
+// A server that answers each request with its method, path and body; `/status/N` answers N.
+// It holds its answers until `gate` requests are waiting, then answers them all: a client that
+// kept fewer in flight would never be answered.
+let server: Server;
+let client: LoadClient;
+let gate = 1;
+let inFlight = 0;
+let mostInFlight = 0;
+const held: (() => void)[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    inFlight++;
+    mostInFlight = Math.max(mostInFlight, inFlight);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      held.push(() => {
+        inFlight--;
+        const status = /^\/status\/(\d{3})$/.exec(req.url ?? '')?.[1];
+        res.writeHead(status ? Number(status) : 200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ method: req.method, path: req.url, type: req.headers['content-type'] ?? null, body: Buffer.concat(chunks).toString() }));
+      });
+      if (held.length >= gate) for (const answer of held.splice(0)) answer();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  client = loadClient((server.address() as AddressInfo).port);
+});
+
+afterAll(async () => {
+  await client?.close();
+  await new Promise((resolve) => server?.close(resolve));
+});
+
+describe('the benchmarks’ load client', () => {
+  it('sends every request once and gives statuses, bodies and latencies in the order given', async () => {
+    const requests = Array.from({ length: 20 }, (_, i) =>
+      i % 2 === 0 ? { method: 'GET' as const, path: `/get/${i}` } : { method: 'POST' as const, path: `/post/${i}`, body: JSON.stringify({ i }) },
+    );
+    mostInFlight = 0;
+    gate = 4;
+    const res = await client.run(requests, { concurrency: 4, bodies: true });
+    gate = 1;
+    expect([...res.statuses]).toEqual(requests.map(() => 200));
+    expect(res.bodies.map((b) => JSON.parse(b) as unknown)).toEqual(
+      requests.map((r) => ({ method: r.method, path: r.path, type: r.body === undefined ? null : 'application/json', body: r.body ?? '' })),
+    );
+    expect(res.latencies).toHaveLength(20);
+    for (const l of res.latencies) expect(l).toBeGreaterThan(0);
+    expect(res.wallMs).toBeGreaterThanOrEqual(Math.max(...res.latencies));
+    expect(mostInFlight).toBe(4);
+  });
+
+  it('keeps at most one request in flight when asked to', async () => {
+    mostInFlight = 0;
+    await client.run(Array.from({ length: 5 }, () => ({ method: 'GET' as const, path: '/one' })), { concurrency: 1 });
+    expect(mostInFlight).toBe(1);
+  });
+
+  it('without bodies, keeps the first three responses that were not 2xx', async () => {
+    const paths = ['/status/200', '/status/409', '/status/201', '/status/500', '/status/404', '/status/422'];
+    const res = await client.run(
+      paths.map((path) => ({ method: 'GET' as const, path })),
+      { concurrency: 1 },
+    );
+    expect([...res.statuses]).toEqual([200, 409, 201, 500, 404, 422]);
+    expect(res.bodies.map((b) => b.split(' ')[0])).toEqual(['409', '500', '404']);
+  });
+
+  it('rejects a run when the server cannot be reached', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const lost = loadClient(port);
+    try {
+      await expect(lost.run([{ method: 'GET', path: '/' }], { concurrency: 1 })).rejects.toThrow(/load client: .*ECONNREFUSED/);
+    } finally {
+      await lost.close();
+    }
+  });
+});

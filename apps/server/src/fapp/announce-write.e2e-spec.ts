@@ -73,6 +73,42 @@ describe('the announce write', () => {
     }
   });
 
+  it('stores every column as given, an authority name that needs quoting in an array literal included', async () => {
+    const base = [write(generateSigningKeyPair(), 7, [1, 2]), write(generateSigningKeyPair(), 1, [3])];
+    // FAPP_AUTHORITIES allows any name without '=' and ';'.
+    const authority = 'Kammer "Nord", {Test} \\ NULL';
+    const attested: AnnounceWrite = {
+      ...base[0]!,
+      verified: true,
+      attestation: { authority, authorityKey: 'ab'.repeat(32), attestationId: 'cd'.repeat(16) },
+      a: { ...base[0]!.a, fachrichtungen: [1, 3], languages: ['de', 'dgs'], barrierFree: true, issuedAtMs: T0 - 1, expiresAtMs: T0 + 86_400_123 },
+    };
+    const plain = base[1]!;
+    await repo.upsertAnnounces([attested, plain]);
+    type Row = { therapist_id: string; sequence: string; plz: string; verified: boolean; authority: string | null; fachrichtungen: number[]; languages: string[];
+      barrier_free: boolean; issued_at: Date; expires_at: Date; authority_key: string | null; attestation_id: string | null };
+    const rows: Row[] = await ds.query(
+      `SELECT therapist_id, sequence::text, plz, verified, authority, fachrichtungen, languages, barrier_free, issued_at, expires_at, authority_key, attestation_id
+       FROM fapp_announce WHERE therapist_id = ANY($1::bpchar[])`,
+      [[attested.a.therapistId, plain.a.therapistId]],
+    );
+    const byId = new Map(rows.map((r) => [r.therapist_id, r]));
+    expect(byId.get(attested.a.therapistId)).toMatchObject({
+      sequence: '7', plz: '10115', verified: true, authority, fachrichtungen: [1, 3], languages: ['de', 'dgs'], barrier_free: true,
+      issued_at: new Date(T0 - 1), expires_at: new Date(T0 + 86_400_123), authority_key: 'ab'.repeat(32), attestation_id: 'cd'.repeat(16),
+    });
+    expect(byId.get(plain.a.therapistId)).toMatchObject({ sequence: '1', verified: false, authority: null, barrier_free: false, authority_key: null, attestation_id: null });
+    const slots: { therapist_id: string; slot_id: string; start_at: Date; duration_min: number; terminart: number; group_size: number }[] = await ds.query(
+      `SELECT therapist_id, slot_id, start_at, duration_min, terminart, group_size FROM fapp_slot WHERE therapist_id = ANY($1::bpchar[]) ORDER BY start_at`,
+      [[attested.a.therapistId, plain.a.therapistId]],
+    );
+    expect(slots).toEqual(
+      [...attested.a.slots.map((s) => ({ w: attested, s })), ...plain.a.slots.map((s) => ({ w: plain, s }))].map(({ w, s }) => ({
+        therapist_id: w.a.therapistId, slot_id: s.idHex, start_at: new Date(s.startMs), duration_min: s.durationMinutes, terminart: s.terminart, group_size: s.groupSize,
+      })),
+    );
+  });
+
   it('rewrites only the slots that changed: an unchanged slot row is not even locked', async () => {
     const therapist = generateSigningKeyPair();
     const first = write(therapist, 1, [1, 2, 3]);
@@ -130,13 +166,16 @@ describe('the announce write', () => {
   const call = (params: unknown[]) => ds.query(ANNOUNCE_WRITE_SQL, params);
   const count = async () => Number(((await ds.query(`SELECT count(*) AS n FROM fapp_announce`)) as { n: string }[])[0]!.n);
 
+  // The parameters are array literals; these read and rewrite the integer ones.
+  const ints = (p: unknown) => (p as string).slice(1, -1).split(',').map(Number);
+  const lit = (xs: number[]) => `{${xs.join(',')}}`;
   for (const [name, spoil] of [
-    ['lengths that add up to more than the envelopes', (p: unknown[]) => (p[14] = (p[14] as number[]).map((n, i) => (i === 0 ? n + 1 : n)))],
-    ['lengths that add up to less', (p: unknown[]) => (p[14] = (p[14] as number[]).map((n, i) => (i === 1 ? n - 1 : n)))],
-    ['a length of zero', (p: unknown[]) => (p[14] = [(p[14] as number[])[0]! + (p[14] as number[])[1]!, 0])],
-    ['fewer lengths than announces', (p: unknown[]) => (p[14] = [(p[14] as number[])[0]! + (p[14] as number[])[1]!])],
-    ['a slot of no announce (position 0)', (p: unknown[]) => (p[17] = (p[17] as number[]).map(() => 0))],
-    ['a slot of no announce (past the batch)', (p: unknown[]) => (p[17] = (p[17] as number[]).map(() => 3))],
+    ['lengths that add up to more than the envelopes', (p: unknown[]) => (p[14] = lit(ints(p[14]).map((n, i) => (i === 0 ? n + 1 : n))))],
+    ['lengths that add up to less', (p: unknown[]) => (p[14] = lit(ints(p[14]).map((n, i) => (i === 1 ? n - 1 : n))))],
+    ['a length of zero', (p: unknown[]) => (p[14] = lit([ints(p[14])[0]! + ints(p[14])[1]!, 0]))],
+    ['fewer lengths than announces', (p: unknown[]) => (p[14] = lit([ints(p[14])[0]! + ints(p[14])[1]!]))],
+    ['a slot of no announce (position 0)', (p: unknown[]) => (p[17] = lit(ints(p[17]).map(() => 0)))],
+    ['a slot of no announce (past the batch)', (p: unknown[]) => (p[17] = lit(ints(p[17]).map(() => 3)))],
   ] as const) {
     it(`rejects ${name} and writes nothing`, async () => {
       const batch = [write(generateSigningKeyPair(), 1, [1, 2]), write(generateSigningKeyPair(), 1, [3])];

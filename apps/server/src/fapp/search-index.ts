@@ -30,6 +30,8 @@ interface IndexedSlot {
   groupSize: number;
   /** 0 when free; the end of a hold (ms); Infinity when booked. Free again once `takenUntil <= now`. */
   takenUntil: number;
+  /** In `all` and in its region's list. */
+  listed: boolean;
 }
 
 /** An entry's content, from the database or from an announce this instance just stored. */
@@ -39,7 +41,7 @@ interface EntryData {
   announce: MatchableAnnounce;
   verified: boolean;
   authority: string | null;
-  slots: Omit<IndexedSlot, 'entry'>[];
+  slots: Omit<IndexedSlot, 'entry' | 'listed'>[];
 }
 
 /** An announce this instance has stored, as `applyStored` takes it. */
@@ -163,8 +165,6 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
   private entries = new Map<string, Entry>();
   private all = new SortedSlots();
   private regions = new Map<string, SortedSlots>();
-  /** The slots that are in `all` and their region's list. */
-  private listed = new WeakSet<IndexedSlot>();
   /** Announces this instance stored, not yet in the index (see applyStored). */
   private toApply: StoredAnnounce[] = [];
   private applyScheduled = false;
@@ -326,7 +326,6 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
     this.entries = new Map();
     this.all = new SortedSlots();
     this.regions = new Map();
-    this.listed = new WeakSet();
     for (const d of entryData(rows.announces, rows.slots)) this.put(d, false, true);
     for (const list of [this.all, ...this.regions.values()]) list.sort();
     // Announces this instance stored while the snapshot was read may be newer than it.
@@ -394,30 +393,43 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
     for (const e of this.entries.values()) if (e.announce.expiresAtMs <= now) this.drop(e);
   }
 
-  /** Sets an entry to `d`. `bulk`: a reload, which sorts its lists once at the end. */
+  /**
+   * Sets an entry to `d`. `bulk`: a reload, which sorts its lists once at the end. A slot that
+   * stays keeps its object, and its place in the lists unless it moves in time or its therapist
+   * moves to another region.
+   */
   private put(d: EntryData, ownWrite: boolean, bulk = false): void {
     let e = this.entries.get(d.therapistId);
-    if (e) {
-      // A slot leaves the lists if it goes, moves in time, or its therapist moves to another region.
-      const next = new Map(d.slots.map((n) => [n.slotId, n]));
-      const moved = region(e.announce.plz) !== region(d.announce.plz);
-      for (const s of e.slots.values()) if (moved || next.get(s.slotId)?.startMs !== s.startMs) this.unlist(s);
-      e.sequence = d.sequence;
-      e.announce = d.announce;
-      e.verified = d.verified;
-      e.authority = d.authority;
-    } else {
+    const old = e?.slots;
+    if (!e) {
       e = { therapistId: d.therapistId, sequence: d.sequence, announce: d.announce, verified: d.verified, authority: d.authority, slots: new Map(), writtenAt: 0 };
       this.entries.set(e.therapistId, e);
     }
-    if (ownWrite) e.writtenAt = ++this.writes;
-    const old = e.slots;
-    e.slots = new Map();
+    // Unlisting finds a slot by its old time and region, so before either changes.
+    const moved = old !== undefined && region(e.announce.plz) !== region(d.announce.plz);
+    const slots = new Map<string, IndexedSlot>();
     for (const n of d.slots) {
-      const s: IndexedSlot = Object.assign(old.get(n.slotId) ?? { entry: e }, n);
-      e.slots.set(n.slotId, s);
-      if (!this.listed.has(s)) this.enlist(s, bulk);
+      let s = old?.get(n.slotId);
+      if (s) {
+        if (moved || s.startMs !== n.startMs) this.unlist(s);
+        s.startMs = n.startMs;
+        s.durationMin = n.durationMin;
+        s.terminart = n.terminart;
+        s.groupSize = n.groupSize;
+        s.takenUntil = n.takenUntil;
+      } else {
+        s = { entry: e, slotId: n.slotId, startMs: n.startMs, durationMin: n.durationMin, terminart: n.terminart, groupSize: n.groupSize, takenUntil: n.takenUntil, listed: false };
+      }
+      slots.set(n.slotId, s);
     }
+    if (old) for (const s of old.values()) if (!slots.has(s.slotId)) this.unlist(s);
+    e.sequence = d.sequence;
+    e.announce = d.announce;
+    e.verified = d.verified;
+    e.authority = d.authority;
+    e.slots = slots;
+    if (ownWrite) e.writtenAt = ++this.writes;
+    for (const s of slots.values()) if (!s.listed) this.enlist(s, bulk);
   }
 
   private drop(e: Entry): void {
@@ -436,11 +448,12 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
       this.all.insert(s);
       r.insert(s);
     }
-    this.listed.add(s);
+    s.listed = true;
   }
 
   private unlist(s: IndexedSlot): void {
-    if (!this.listed.delete(s)) return;
+    if (!s.listed) return;
+    s.listed = false;
     this.all.remove(s);
     this.regions.get(region(s.entry.announce.plz))?.remove(s);
   }
@@ -457,7 +470,7 @@ function dataOf(e: Entry): EntryData {
     announce: e.announce,
     verified: e.verified,
     authority: e.authority,
-    slots: [...e.slots.values()].map(({ entry: _entry, ...s }) => s),
+    slots: [...e.slots.values()].map(({ entry: _entry, listed: _listed, ...s }) => s),
   };
 }
 

@@ -1,5 +1,5 @@
 import { create, toBinary } from '@bufbuild/protobuf';
-import { randomBytes, toHex, type SigningKeyPair } from '@qpc/crypto';
+import { constantTimeEqual, randomBytes, toHex, type SigningKeyPair } from '@qpc/crypto';
 import {
   FappKind,
   FappSignedSchema,
@@ -155,7 +155,7 @@ function checkSlots(raw: readonly RawSlot[], issuedAtMs: number): AnnounceSlot[]
 export function validateAnnounceBody(body: Uint8Array, signerKey: Uint8Array, nowMs: number): Announce {
   const m = decodeMessage(SlotAnnounceSchema, body);
   bytesOfLength(m.therapistKey, ED25519_PUBLIC_KEY_BYTES, 'therapist_key', 'INVALID_KEY');
-  if (toHex(m.therapistKey) !== toHex(signerKey)) fail('SIGNER_MISMATCH', 'therapist_key differs from the envelope signer');
+  if (!constantTimeEqual(m.therapistKey, signerKey)) fail('SIGNER_MISMATCH', 'therapist_key differs from the envelope signer');
   bytesOfLength(m.kemKey, XWING_PUBLIC_KEY_BYTES, 'kem_key', 'INVALID_KEY');
   const fachrichtungen = enumSet(m.fachrichtungen, KNOWN.fachrichtung, 'fachrichtungen', true);
   const altersgruppen = enumSet(m.altersgruppen, KNOWN.altersgruppe, 'altersgruppen', true);

@@ -15,9 +15,11 @@ export function decodeMessage<Desc extends DescMessage>(schema: Desc, bytes: Uin
   }
 }
 
+const MAX_SAFE_U64 = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** uint64 from the wire as a JS number; values beyond 2^53 - 1 are malformed. */
 export function u64(value: bigint, field: string): number {
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) fail('MALFORMED', `${field} exceeds 2^53 - 1`);
+  if (value > MAX_SAFE_U64) fail('MALFORMED', `${field} exceeds 2^53 - 1`);
   return Number(value);
 }
 

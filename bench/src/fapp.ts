@@ -575,14 +575,33 @@ async function main(): Promise<void> {
     gcWatch.observe({ entryTypes: ['gc'] });
     const verdicts: boolean[] = [];
     let worst = 0;
+    // First every filter's HTTP search alone, SEARCHES requests one after the other, the filters
+    // back to back after the warm-up: the server process does nothing else meanwhile, so the
+    // collections that land in these timings are those of its own garbage, as in a server that
+    // answers searches, and no collection is forced between them (a round that began with an
+    // empty young generation would meet fewer scavenges than a server does). Until 5 Dec 2026,
+    // 18:10 UTC each filter's diagnostic layers (below) ran right after its HTTP search, and the
+    // database layers' garbage (pg keeps a promise-form query's objects until the next scavenge,
+    // which promotes them) brought major collections into the later filters' HTTP searches. Until
+    // 17:45 a full collection was forced before each filter's HTTP search: V8 then swept the whole
+    // heap (about 130 MiB) on helper threads, which took the two cores from the server and the load
+    // client during the round (requests of 3-8 ms throughout its 200).
+    const httpRounds: { hits: number; lat: number[] }[] = [];
     for (const c of searchCases()) {
       const url = `/api/v1/fapp/slots?${c.query}`;
       const first = await http.run([{ method: 'GET', path: url }], { concurrency: 1, bodies: true });
       if (first.statuses[0] !== 200) throw new Error(`search ${c.name}: ${first.statuses[0]} ${first.bodies[0]}`);
       const hits = (JSON.parse(first.bodies[0]!) as { results: unknown[] }).results.length;
-      // First the HTTP search alone, SEARCHES requests one after the other: the server process
-      // does nothing else meanwhile, so the young-generation collections that land in its
-      // timings are those of its own garbage, as in a server that answers searches.
+      const lat: number[] = [];
+      await timedHttp(SEARCHES, lat, url);
+      httpRounds.push({ hits, lat });
+    }
+    // The fixed cost every search pays whatever the filter: the HTTP stack alone (GET /healthz:
+    // routing, hooks, request logging, serialisation; no database), also before the diagnostics.
+    const floor: number[] = [];
+    await timedHttp(SEARCHES, floor, '/healthz');
+    for (const [i, c] of searchCases().entries()) {
+      const { hits, lat } = httpRounds[i]!;
       // Then rounds of SEARCH_BLOCK each of the same search one and two layers down (the
       // service: + filter validation and hit mapping; the in-memory index it answers from), the
       // database's own search (the repository: one SQL round trip), and EXPLAIN ANALYZE of that
@@ -591,19 +610,12 @@ async function main(): Promise<void> {
       // behind another layer's request (one of each, back to back, charged the in-memory search
       // with the garbage and socket events of the database calls before it: 0.06 -> 0.40 ms p50).
       const q = buildSearchQuery(c.filter, Date.now(), 50);
-      const lat: number[] = [];
       const indexLat: number[] = [];
       const repoLat: number[] = [];
       const svcLat: number[] = [];
       const exec: number[] = [];
       const plan: number[] = [];
       let shape = '';
-      // A scavenge, not a full collection: after a forced full collection V8 sweeps the whole
-      // heap (about 130 MiB) on helper threads, which took the two cores from the server and the
-      // load client during the round (requests of 3-8 ms throughout its 200; none in a server
-      // that is not forced to collect).
-      minorGc();
-      await timedHttp(SEARCHES, lat, url);
       for (let done = 0; done < SEARCHES; done += SEARCH_BLOCK) {
         const n = Math.min(SEARCH_BLOCK, SEARCHES - done);
         await timed(n, indexLat, () => index.search(c.filter, Date.now(), 50));
@@ -628,12 +640,8 @@ async function main(): Promise<void> {
       plans.push(`  ${c.name}: ${shape}`);
       console.log(row([c.name, hits, `${fmtMs(percentile(lat, 50))} ms`, `${fmtMs(p99)} ms`, `${fmtMs(median(indexLat))} ms`, `${fmtMs(median(svcLat))} ms`, `${fmtMs(percentile(repoLat, 50))} ms`, `${fmtMs(percentile(repoLat, 99))} ms`, `${fmtMs(dbMs)} ms`, `${fmtMs(percentile([...exec].sort((a, b) => a - b), 99))} ms`, `${fmtMs(median(plan))} ms`, r.toFixed(2), r <= 3 ? 'PASS' : 'MISS'], W));
     }
-    // The fixed cost every search pays whatever the filter: the HTTP stack alone (GET /healthz:
-    // routing, hooks, request logging, serialisation; no database) and one pg round trip.
-    const floor: number[] = [];
+    // And one pg round trip.
     const trip: number[] = [];
-    minorGc();
-    await timedHttp(SEARCHES, floor, '/healthz');
     await timed(SEARCHES, trip, () => ds.query('SELECT 1'));
     floor.sort((a, b) => a - b);
     trip.sort((a, b) => a - b);

@@ -580,7 +580,7 @@ async function main(): Promise<void> {
     // collections that land in these timings are those of its own garbage, as in a server that
     // answers searches, and no collection is forced between them (a round that began with an
     // empty young generation would meet fewer scavenges than a server does). Until 5 Dec 2026,
-    // 18:10 UTC each filter's diagnostic layers (below) ran right after its HTTP search, and the
+    // 18:05 UTC each filter's diagnostic layers (below) ran right after its HTTP search, and the
     // database layers' garbage (pg keeps a promise-form query's objects until the next scavenge,
     // which promotes them) brought major collections into the later filters' HTTP searches. Until
     // 17:45 a full collection was forced before each filter's HTTP search: V8 then swept the whole

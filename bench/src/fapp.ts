@@ -425,23 +425,14 @@ async function main(): Promise<void> {
     const heapMiB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
     console.log(`setup: search index loaded ${index.size} slots in ${(loadMs / 1000).toFixed(2)} s, heap +${heapMiB.toFixed(1)} MiB (not measured)`);
 
-    // How much of each ingest phase goes into keeping the search index current (a diagnostic):
-    // `applyStored` only queues the stored announces; the index takes them in `applyPending`, once
-    // the request is answered (before 5 Dec 2026, 18:15 UTC only `applyStored` was timed, which
-    // showed 0.0-0.3 % while the index had 13-21 % of the request thread in re-announces).
-    const indexSteps = index as unknown as { applyStored: FappSearchIndex['applyStored']; applyPending: () => void };
-    const applyStored = indexSteps.applyStored.bind(index);
-    const applyPending = indexSteps.applyPending.bind(index);
+    // How much of each ingest phase goes into keeping the search index current (a diagnostic).
+    const applyStored = index.applyStored.bind(index);
     let indexMs = 0;
-    const timedStep =
-      <A extends unknown[]>(step: (...args: A) => void) =>
-      (...args: A) => {
-        const s = performance.now();
-        step(...args);
-        indexMs += performance.now() - s;
-      };
-    indexSteps.applyStored = timedStep(applyStored);
-    indexSteps.applyPending = timedStep(applyPending);
+    index.applyStored = (stored) => {
+      const s = performance.now();
+      applyStored(stored);
+      indexMs += performance.now() - s;
+    };
     const indexShare: string[] = [];
     const noteIndexShare = (phase: string, wallMs: number) => {
       indexShare.push(`${phase} ${fmtMs(indexMs)} of ${fmtMs(wallMs)} ms (${((100 * indexMs) / wallMs).toFixed(1)} %)`);
@@ -473,8 +464,7 @@ async function main(): Promise<void> {
     t0 = performance.now();
     const reRate = await ingestInBatches(http, reAnnounces, 're-announce batch');
     noteIndexShare('re-announces', performance.now() - t0);
-    indexSteps.applyStored = applyStored;
-    indexSteps.applyPending = applyPending;
+    index.applyStored = applyStored;
     const rawVerify4 = await time(() => nodeVerify(null, msg, pub, sig), { budgetMs: 1000, minIters: 1000 });
     const rawNearRe = (rawVerify3.opsPerSec + rawVerify4.opsPerSec) / 2;
     const counts: { a: string; s: string }[] = await ds.query('SELECT (SELECT count(*) FROM fapp_announce) AS a, (SELECT count(*) FROM fapp_slot) AS s');
@@ -684,7 +674,7 @@ async function main(): Promise<void> {
     console.log(row([`ingest of ${sizes.batch} via POST /fapp/announces/batch (${BATCH} each, ${BATCH_CONCURRENCY} in flight)`, `${batchRate.toFixed(0)}/s`], W2));
     console.log(row([`raw verify again, around the re-announces`, `${rawNearRe.toFixed(0)}/s`], W2));
     console.log(row([`re-announces of the same ${sizes.re / RE_ROUNDS}, ${RE_ROUNDS} rounds (${sizes.re}) via the batch endpoint`, `${reRate.toFixed(0)}/s`], W2));
-    console.log(`of which the search index's updates (applyStored, applyPending) on the request thread: ${indexShare.join('; ')}`);
+    console.log(`of which search-index updates on the request path (applyStored): ${indexShare.join('; ')}`);
     const ingestRatio = ingestRate / rawVerify.opsPerSec;
     const batchRatio = batchRate / rawNearBatch;
     const reRatio = reRate / rawNearRe;

@@ -425,7 +425,11 @@ async function main(): Promise<void> {
     const heapMiB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
     console.log(`setup: search index loaded ${index.size} slots in ${(loadMs / 1000).toFixed(2)} s, heap +${heapMiB.toFixed(1)} MiB (not measured)`);
 
-    // How much of each ingest phase goes into keeping the search index current (a diagnostic).
+    // How long each ingest phase's requests spend queueing stored announces for the search index
+    // (a diagnostic). The index takes them in after the response (`applyPending`), which this
+    // does not time: wrapping that too cost re-announces about 2 points of raw verify in two
+    // alternating pairs of runs. A CPU profile gave the index 13-21 % of the request thread in
+    // re-announces (docs/benchmarks.md).
     const applyStored = index.applyStored.bind(index);
     let indexMs = 0;
     index.applyStored = (stored) => {
@@ -674,7 +678,7 @@ async function main(): Promise<void> {
     console.log(row([`ingest of ${sizes.batch} via POST /fapp/announces/batch (${BATCH} each, ${BATCH_CONCURRENCY} in flight)`, `${batchRate.toFixed(0)}/s`], W2));
     console.log(row([`raw verify again, around the re-announces`, `${rawNearRe.toFixed(0)}/s`], W2));
     console.log(row([`re-announces of the same ${sizes.re / RE_ROUNDS}, ${RE_ROUNDS} rounds (${sizes.re}) via the batch endpoint`, `${reRate.toFixed(0)}/s`], W2));
-    console.log(`of which search-index updates on the request path (applyStored): ${indexShare.join('; ')}`);
+    console.log(`of which queueing for the search index (applyStored; its updates after the response are not timed): ${indexShare.join('; ')}`);
     const ingestRatio = ingestRate / rawVerify.opsPerSec;
     const batchRatio = batchRate / rawNearBatch;
     const reRatio = reRate / rawNearRe;

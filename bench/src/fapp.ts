@@ -425,24 +425,6 @@ async function main(): Promise<void> {
     const heapMiB = (process.memoryUsage().heapUsed - heapBefore) / 2 ** 20;
     console.log(`setup: search index loaded ${index.size} slots in ${(loadMs / 1000).toFixed(2)} s, heap +${heapMiB.toFixed(1)} MiB (not measured)`);
 
-    // How long each ingest phase's requests spend queueing stored announces for the search index
-    // (a diagnostic). The index takes them in after the response (`applyPending`), which this
-    // does not time: wrapping that too cost re-announces about 2 points of raw verify in two
-    // alternating pairs of runs. A CPU profile gave the index 13-21 % of the request thread in
-    // re-announces (docs/benchmarks.md).
-    const applyStored = index.applyStored.bind(index);
-    let indexMs = 0;
-    index.applyStored = (stored) => {
-      const s = performance.now();
-      applyStored(stored);
-      indexMs += performance.now() - s;
-    };
-    const indexShare: string[] = [];
-    const noteIndexShare = (phase: string, wallMs: number) => {
-      indexShare.push(`${phase} ${fmtMs(indexMs)} of ${fmtMs(wallMs)} ms (${((100 * indexMs) / wallMs).toFixed(1)} %)`);
-      indexMs = 0;
-    };
-
     // -- (b) ingest: the rest through the HTTP API, CONCURRENCY requests in flight --
     const single = await http.run(
       ingestSample.map((a) => ({ method: 'POST', path: '/api/v1/fapp/announces', body: JSON.stringify({ announce: b64(a) }) })),
@@ -450,7 +432,6 @@ async function main(): Promise<void> {
     );
     const ingestMs = single.wallMs;
     const ingestRate = (ingestSample.length / ingestMs) * 1000;
-    noteIndexShare('single', ingestMs);
     const refused = single.statuses.filter((st) => st !== 201).length;
     if (refused > 0) throw new Error(`${refused} announces were refused: ${single.bodies.join('; ')}`);
     // The raw verify baseline again, right after the single ingest and before the batch one:
@@ -458,17 +439,12 @@ async function main(): Promise<void> {
     const rawVerify2 = await time(() => nodeVerify(null, msg, pub, sig), { budgetMs: 1000, minIters: 1000 });
 
     // -- (b') batch ingest: the last INGEST in batches of BATCH, BATCH_CONCURRENCY requests in flight --
-    t0 = performance.now();
     const batchRate = await ingestInBatches(http, batchSample, 'batch ingest');
-    noteIndexShare('batches', performance.now() - t0);
     const rawVerify3 = await time(() => nodeVerify(null, msg, pub, sig), { budgetMs: 1000, minIters: 1000 });
     const rawNearBatch = (rawVerify2.opsPerSec + rawVerify3.opsPerSec) / 2;
 
     // -- (b'') steady state: the batch sample's therapists re-announce RE_ROUNDS times, same batching --
-    t0 = performance.now();
     const reRate = await ingestInBatches(http, reAnnounces, 're-announce batch');
-    noteIndexShare('re-announces', performance.now() - t0);
-    index.applyStored = applyStored;
     const rawVerify4 = await time(() => nodeVerify(null, msg, pub, sig), { budgetMs: 1000, minIters: 1000 });
     const rawNearRe = (rawVerify3.opsPerSec + rawVerify4.opsPerSec) / 2;
     const counts: { a: string; s: string }[] = await ds.query('SELECT (SELECT count(*) FROM fapp_announce) AS a, (SELECT count(*) FROM fapp_slot) AS s');
@@ -681,7 +657,6 @@ async function main(): Promise<void> {
     console.log(row([`ingest of ${sizes.batch} via POST /fapp/announces/batch (${BATCH} each, ${BATCH_CONCURRENCY} in flight)`, `${batchRate.toFixed(0)}/s`], W2));
     console.log(row([`raw verify again, around the re-announces`, `${rawNearRe.toFixed(0)}/s`], W2));
     console.log(row([`re-announces of the same ${sizes.re / RE_ROUNDS}, ${RE_ROUNDS} rounds (${sizes.re}) via the batch endpoint`, `${reRate.toFixed(0)}/s`], W2));
-    console.log(`of which queueing for the search index (applyStored; its updates after the response are not timed): ${indexShare.join('; ')}`);
     const ingestRatio = ingestRate / rawVerify.opsPerSec;
     const batchRatio = batchRate / rawNearBatch;
     const reRatio = reRate / rawNearRe;

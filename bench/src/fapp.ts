@@ -397,10 +397,10 @@ async function main(): Promise<void> {
     const batchSample = data.announces.slice(data.announces.length - INGEST);
     // The same therapists' next RE_ROUNDS announces (sequence + r, slot r gone: booked elsewhere;
     // from the second round on one slot goes and one comes back, and each carries as many slots
-    // as the first re-announce), signed now; they are ingested after the batch sample, when the server has seen
-    // each therapist once (steady state: its attestation is the one already checked). One round
-    // of 2 000 took under half a second, too short a run for a steady figure: pairs of runs of the
-    // same code differed by up to 12 points.
+    // as the first re-announce), signed now. They are ingested after the batch sample, when the
+    // server has seen each therapist once (steady state: its attestation is the one already
+    // checked). One round of 2 000 took under half a second, too short a run for a steady figure:
+    // pairs of runs of the same code differed by up to 12 points.
     t0 = performance.now();
     const reAnnounces = Array.from({ length: RE_ROUNDS }, (_, k) =>
       data.authors

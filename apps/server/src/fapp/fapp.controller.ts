@@ -31,8 +31,8 @@ function toFilter(q: SearchQueryDto): SlotFilter {
   if (q.language) f.language = q.language;
   if (q.barrierFree) f.barrierFreeOnly = true;
   if (q.verifiedOnly) f.verifiedOnly = true;
-  if (q.from) f.fromMs = Date.parse(q.from);
-  if (q.until) f.untilMs = Date.parse(q.until);
+  if (q.from !== undefined) f.fromMs = q.from;
+  if (q.until !== undefined) f.untilMs = q.until;
   if (q.limit) f.limit = q.limit;
   return f;
 }

@@ -1,17 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { ArrayMinSize, IsArray, IsBoolean, IsInt, IsISO8601, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import { ArrayMinSize, IsArray, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { BASE64URL, IsBase64Url } from '../common/dto.js';
+import { PARSE } from '../common/validation.js';
+import { parseSearchQuery, SEARCH_LIMIT_MAX, type SearchQuery } from './search-query.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
-
-/** "1,2,3" or repeated parameters -> [1,2,3]; anything else is left for the validator to reject. */
-const intList = ({ value }: { value: unknown }) => {
-  if (value === undefined || value === '') return undefined;
-  const parts = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(','));
-  return parts.map((p) => (/^\d{1,4}$/.test(p.trim()) ? Number(p.trim()) : p));
-};
-const bool = ({ value }: { value: unknown }) => (value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value);
 
 export class PostAnnounceDto {
   @ApiProperty({ description: 'FappSigned bytes of a SlotAnnounce, base64url, exactly as signed.' })
@@ -70,81 +64,47 @@ export class AnnounceBatchResultDto {
   @ApiProperty() rejected: number;
 }
 
-export class SearchQueryDto {
-  @ApiPropertyOptional({ description: 'PLZ or PLZ prefix, 2–5 digits' })
-  @IsOptional()
-  @Matches(/^\d{2,5}$/, { message: 'plz must be 2–5 digits' })
+/** `GET /fapp/slots`: documents the query for OpenAPI; `parseSearchQuery` parses and checks it. */
+export class SearchQueryDto implements SearchQuery {
+  static readonly [PARSE] = parseSearchQuery;
+
+  @ApiPropertyOptional({ description: 'PLZ or PLZ prefix, 2–5 digits', pattern: '^\\d{2,5}$', type: String })
   plz?: string;
 
-  @ApiPropertyOptional({ description: 'Fachrichtung enum values (qpc.v1.Fachrichtung), comma-separated', example: '1,2' })
-  @IsOptional()
-  @Transform(intList)
-  @IsInt({ each: true })
+  @ApiPropertyOptional({ description: 'Fachrichtung enum values (qpc.v1.Fachrichtung), comma-separated', example: '1,2', type: String })
   fachrichtung?: number[];
 
-  @ApiPropertyOptional({ description: 'Kostentraeger enum values, comma-separated' })
-  @IsOptional()
-  @Transform(intList)
-  @IsInt({ each: true })
+  @ApiPropertyOptional({ description: 'Kostentraeger enum values, comma-separated', type: String })
   kostentraeger?: number[];
 
-  @ApiPropertyOptional({ description: 'Terminart enum values, comma-separated' })
-  @IsOptional()
-  @Transform(intList)
-  @IsInt({ each: true })
+  @ApiPropertyOptional({ description: 'Terminart enum values, comma-separated', type: String })
   terminart?: number[];
 
-  @ApiPropertyOptional({ description: 'Modalitaet enum values, comma-separated' })
-  @IsOptional()
-  @Transform(intList)
-  @IsInt({ each: true })
+  @ApiPropertyOptional({ description: 'Modalitaet enum values, comma-separated', type: String })
   modalitaet?: number[];
 
-  @ApiPropertyOptional({ description: 'Altersgruppe enum value' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
+  @ApiPropertyOptional({ description: 'Altersgruppe enum value', type: Number })
   altersgruppe?: number;
 
-  @ApiPropertyOptional({ description: 'ISO 639 code, e.g. de, en, tr, gsg' })
-  @IsOptional()
-  @Matches(/^[a-z]{2,3}$/, { message: 'language must be an ISO 639 code' })
+  @ApiPropertyOptional({ description: 'ISO 639 code, e.g. de, en, tr, gsg', pattern: '^[a-z]{2,3}$', type: String })
   language?: string;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @Transform(bool)
-  @IsBoolean()
+  @ApiPropertyOptional({ type: Boolean })
   barrierFree?: boolean;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @Transform(bool)
-  @IsBoolean()
+  @ApiPropertyOptional({ type: Boolean })
   verifiedOnly?: boolean;
 
-  @ApiPropertyOptional({ description: 'Earliest slot start (ISO-8601 UTC)' })
-  @IsOptional()
-  @IsISO8601({ strict: true })
-  from?: string;
+  @ApiPropertyOptional({ description: 'Earliest slot start: a date (UTC midnight) or date-time with offset, ISO 8601', type: String, format: 'date-time' })
+  from?: number;
 
-  @ApiPropertyOptional({ description: 'Slots starting before this instant (ISO-8601 UTC)' })
-  @IsOptional()
-  @IsISO8601({ strict: true })
-  until?: string;
+  @ApiPropertyOptional({ description: 'Slots starting before this instant: a date (UTC midnight) or date-time with offset, ISO 8601', type: String, format: 'date-time' })
+  until?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 500, default: 50 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(500)
+  @ApiPropertyOptional({ minimum: 1, maximum: SEARCH_LIMIT_MAX, default: 50, type: Number })
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'Also return the signed announces of the therapists found', default: false })
-  @IsOptional()
-  @Transform(bool)
-  @IsBoolean()
+  @ApiPropertyOptional({ description: 'Also return the signed announces of the therapists found', default: false, type: Boolean })
   includeAnnounces?: boolean;
 }
 

@@ -255,12 +255,28 @@ describe('licence revocation', () => {
 
 describe('search and region sync', () => {
   it('validates search parameters', async () => {
-    for (const q of ['plz=1', 'plz=abcde', 'limit=0', 'limit=501', 'from=yesterday', 'fachrichtung=x', 'barrierFree=maybe']) {
+    for (const q of ['plz=1', 'plz=abcde', 'limit=0', 'limit=501', 'from=yesterday', 'from=2026-10-23T09:00:00', 'fachrichtung=x', 'barrierFree=maybe', 'plz=10&plz=20', 'sort=price']) {
       const res = await t.app.inject({ method: 'GET', url: `/api/v1/fapp/slots?${q}` });
       expectProblem(res, 400, 'request.invalid');
+      expect(res.json().errors, q).toEqual([{ field: q.split('=')[0], messages: [expect.any(String)] }]);
     }
     const unknownEnum = await t.app.inject({ method: 'GET', url: '/api/v1/fapp/slots?fachrichtung=99' });
     expectProblem(unknownEnum, 400, 'fapp.unknown_enum');
+    // A list parameter may be repeated: the same as one comma list.
+    const repeated = await t.app.inject({ method: 'GET', url: '/api/v1/fapp/slots?terminart=1&terminart=2&limit=500' });
+    const comma = await t.app.inject({ method: 'GET', url: '/api/v1/fapp/slots?terminart=1,2&limit=500' });
+    expect(repeated.statusCode).toBe(200);
+    expect(repeated.json().results.length).toBeGreaterThan(0);
+    expect(repeated.json()).toEqual(comma.json());
+  });
+
+  it('documents the search parameters in the OpenAPI document', async () => {
+    const doc = (await t.app.inject({ method: 'GET', url: '/api/docs/openapi.json' })).json();
+    const params = (doc.paths['/api/v1/fapp/slots'].get.parameters as { name: string; in: string; required: boolean }[]).filter((p) => p.in === 'query');
+    expect(params.map((p) => p.name).sort()).toEqual(
+      ['altersgruppe', 'barrierFree', 'fachrichtung', 'from', 'includeAnnounces', 'kostentraeger', 'language', 'limit', 'modalitaet', 'plz', 'terminart', 'until', 'verifiedOnly'].sort(),
+    );
+    expect(params.every((p) => p.required === false)).toBe(true);
   });
 
   it('returns slots earliest first; the signed announces only when asked for', async () => {

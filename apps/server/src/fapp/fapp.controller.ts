@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, Header, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiPayloadTooLargeResponse, ApiTags } from '@nestjs/swagger';
 import type { SlotFilter } from '@qpc/fapp';
 import { b64urlField } from '../common/bytes.js';
@@ -15,6 +15,7 @@ import {
   PostReservationDto,
   RegionQueryDto,
   SearchQueryDto,
+  SearchResultDto,
   TherapistReservationsDto,
 } from './fapp.dto.js';
 import { FappService } from './fapp.service.js';
@@ -64,7 +65,9 @@ export class FappController {
 
   @Get('slots')
   @ApiOperation({ summary: 'Anonymous search, earliest slots first. Prefer region sync: it sends no query at all.' })
-  search(@Query() q: SearchQueryDto) {
+  @ApiOkResponse({ type: SearchResultDto })
+  @Header('content-type', 'application/json; charset=utf-8')
+  search(@Query() q: SearchQueryDto): Promise<string> {
     return this.fapp.search(toFilter(q), q.includeAnnounces === true);
   }
 

@@ -4,6 +4,7 @@ import { ArrayMinSize, IsArray, IsInt, IsOptional, IsString, Matches, Max, MaxLe
 import { BASE64URL, IsBase64Url } from '../common/dto.js';
 import { PARSE } from '../common/validation.js';
 import { parseSearchQuery, SEARCH_LIMIT_MAX, type SearchQuery } from './search-query.js';
+import type { SearchHit } from './search-index.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
@@ -106,6 +107,24 @@ export class SearchQueryDto implements SearchQuery {
 
   @ApiPropertyOptional({ description: 'Also return the signed announces of the therapists found', default: false, type: Boolean })
   includeAnnounces?: boolean;
+}
+
+export class SearchHitDto implements SearchHit {
+  @ApiProperty({ description: 'Ed25519 key of the therapist, hex' }) therapistId: string;
+  @ApiProperty({ description: 'Slot id, hex' }) slotId: string;
+  @ApiProperty({ format: 'date-time', description: 'UTC' }) start: string;
+  @ApiProperty({ enum: [25, 50, 100] }) durationMinutes: number;
+  @ApiProperty({ description: 'Terminart enum value' }) terminart: number;
+  @ApiProperty({ description: 'Places of a group; 0 for a single appointment' }) groupSize: number;
+  @ApiProperty() plz: string;
+  @ApiProperty({ description: 'The licence attestation verifies against a trusted authority' }) verified: boolean;
+  @ApiProperty({ nullable: true, type: String, description: 'Name of the attesting authority' }) authority: string | null;
+}
+
+export class SearchResultDto {
+  @ApiProperty({ type: [SearchHitDto], description: 'Earliest first; held and booked slots are left out' }) results: SearchHitDto[];
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, description: 'With includeAnnounces: the signed announce (FappSigned, base64url) of each therapist found' })
+  announces?: Record<string, string>;
 }
 
 export class RegionQueryDto {

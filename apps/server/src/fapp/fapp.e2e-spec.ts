@@ -282,15 +282,34 @@ describe('search and region sync', () => {
   it('returns slots earliest first; the signed announces only when asked for', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/api/v1/fapp/slots?limit=50' });
     expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(Number(res.headers['content-length'])).toBe(res.rawPayload.length);
     const { results, announces } = res.json();
     expect(results.length).toBe(50);
     expect(announces).toBeUndefined();
+    for (const r of results) {
+      expect(r).toEqual({
+        therapistId: expect.stringMatching(/^[0-9a-f]{64}$/),
+        slotId: expect.stringMatching(/^[0-9a-f]+$/),
+        start: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000Z$/),
+        durationMinutes: expect.any(Number),
+        terminart: expect.any(Number),
+        groupSize: expect.any(Number),
+        plz: expect.stringMatching(/^\d{5}$/),
+        verified: expect.any(Boolean),
+        authority: r.verified ? expect.any(String) : null,
+      });
+    }
+    const none = await t.app.inject({ method: 'GET', url: '/api/v1/fapp/slots?from=2100-01-01&includeAnnounces=true' });
+    expect(none.statusCode).toBe(200);
+    expect(none.json()).toEqual({ results: [], announces: {} });
     const starts = results.map((r: { start: string }) => Date.parse(r.start));
     expect([...starts].sort((a, b) => a - b)).toEqual(starts);
 
     const withAnnounces = (await t.app.inject({ method: 'GET', url: '/api/v1/fapp/slots?limit=50&includeAnnounces=true' })).json();
     expect(withAnnounces.results).toEqual(results);
     for (const r of results) expect(withAnnounces.announces[r.therapistId]).toBeTypeOf('string');
+    expect(Object.keys(withAnnounces.announces).sort()).toEqual([...new Set(results.map((r: { therapistId: string }) => r.therapistId))].sort());
 
     const one = await t.app.inject({ method: 'GET', url: `/api/v1/fapp/announces/${results[0].therapistId}` });
     expect(one.json().announce).toBe(withAnnounces.announces[results[0].therapistId]);

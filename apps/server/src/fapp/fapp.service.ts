@@ -22,7 +22,7 @@ import { toProblem } from '../common/problem.filter.js';
 import { ServerError } from '../common/server-error.js';
 import { ServerConfig } from '../config/config.js';
 import { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT, type AnnounceBatchItemDto, type AnnounceBatchResultDto } from './fapp.dto.js';
-import { announceWrite, type AnnounceWrite, FappRepository, type SearchRow } from './fapp.repository.js';
+import { announceWrite, type AnnounceWrite, FappRepository } from './fapp.repository.js';
 import { FappSearchIndex } from './search-index.js';
 import { RevocationRepository } from './revocation.repository.js';
 import { GroupCommit } from '../common/group-commit.js';
@@ -40,18 +40,6 @@ export interface IngestOutcome {
   authority: string | null;
   slots: number;
   expiresAt: string;
-}
-
-export interface SearchHit {
-  therapistId: string;
-  slotId: string;
-  start: string;
-  durationMinutes: number;
-  terminart: number;
-  groupSize: number;
-  plz: string;
-  verified: boolean;
-  authority: string | null;
 }
 
 const REGION_PAGE_MAX = 500;
@@ -355,17 +343,25 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Server-side search. The signed announces (about 2 KB each) come only when asked for:
-   * a client needs one only to reserve, and can fetch it then (`announce()`).
+   * Server-side search, answered as JSON text, `{"results": SearchHit[], "announces"?: {therapistId: base64url}}`,
+   * for the controller to send as it is. The signed announces (about 2 KB each) come only when
+   * asked for: a client needs one only to reserve, and can fetch it then (`announce()`).
    */
-  async search(filter: SlotFilter, includeAnnounces = false): Promise<{ results: SearchHit[]; announces?: Record<string, string> }> {
+  async search(filter: SlotFilter, includeAnnounces = false): Promise<string> {
     const f = validateFilter(filter);
-    const rows = await this.index.search(f, this.clock.now(), f.limit ?? DEFAULT_QUERY_LIMIT);
-    if (!includeAnnounces) return { results: rows.map(toHit) };
-    const envelopes = await this.repo.envelopes([...new Set(rows.map((r) => r.therapist_id))]);
-    const announces: Record<string, string> = {};
-    for (const [id, env] of envelopes) announces[id] = env.toString('base64url');
-    return { results: rows.map(toHit), announces };
+    const matches = await this.index.match(f, this.clock.now(), f.limit ?? DEFAULT_QUERY_LIMIT);
+    // One string the size of the response, joined once (see SearchMatches.appendJson).
+    const parts = ['{"results":['];
+    matches.appendJson(parts);
+    if (includeAnnounces) {
+      const envelopes = await this.repo.envelopes(matches.therapistIds());
+      const announces: Record<string, string> = {};
+      for (const [id, env] of envelopes) announces[id] = env.toString('base64url');
+      parts.push('],"announces":', JSON.stringify(announces), '}');
+    } else {
+      parts.push(']}');
+    }
+    return parts.join('');
   }
 
   /** The current signed announce of one therapist. */
@@ -420,20 +416,6 @@ function rejected(index: number, err: unknown): AnnounceBatchItemDto {
   const { problem, internal } = toProblem(err);
   if (internal) throw err;
   return { index, status: 'rejected', code: problem.code, httpStatus: problem.status, detail: problem.detail ?? '' };
-}
-
-function toHit(r: SearchRow): SearchHit {
-  return {
-    therapistId: r.therapist_id,
-    slotId: r.slot_id,
-    start: r.start_at.toISOString(),
-    durationMinutes: r.duration_min,
-    terminart: r.terminart,
-    groupSize: r.group_size,
-    plz: r.plz,
-    verified: r.verified,
-    authority: r.authority,
-  };
 }
 
 function decodeCursor(cursor: string): string {

@@ -164,6 +164,56 @@ describe('FappSearchIndex', () => {
     expect(hits).toBeGreaterThan(2000);
   });
 
+  it('answers hits as JSON text that follows re-announces and re-reads of the same slots', async () => {
+    const r = rng(11);
+    const db = new Map<string, ReturnType<typeof rows>>();
+    const { repo } = fakeRepo(db);
+    const index = new FappSearchIndex(repo, clock, new MessengerEvents());
+    await index.reload();
+    const json = async (f: SlotFilter = {}) => {
+      const parts: string[] = [];
+      (await index.match(f, NOW, 500)).appendJson(parts);
+      return JSON.parse(`[${parts.join('')}]`) as unknown[];
+    };
+    // ahead() puts slot k at NOW + (k + 1) h: search order is slot order.
+    const hits = (a: Announce, verified: boolean, authority: string | null) =>
+      a.slots.map((s) => ({
+        therapistId: a.therapistId,
+        slotId: s.idHex,
+        start: new Date(s.startMs).toISOString(),
+        durationMinutes: s.durationMinutes,
+        terminart: s.terminart,
+        groupSize: s.groupSize,
+        plz: a.plz,
+        verified,
+        authority,
+      }));
+
+    const v1 = ahead({ ...announce(r, 1, 1), plz: '10115' } as Announce);
+    index.applyStored([{ a: v1, verified: true, attestation: { authority: 'Kammer A' } }]);
+    expect(await json()).toEqual(hits(v1, true, 'Kammer A'));
+    expect(await json({ plzPrefix: '10' })).toEqual(hits(v1, true, 'Kammer A'));
+
+    // The same slots, each changed, in another region, no longer attested.
+    const v2 = {
+      ...v1,
+      sequence: 2,
+      plz: '80331',
+      slots: v1.slots.map((s, k) => ({ ...s, startMs: s.startMs + 30 * 60_000, durationMinutes: k === 0 ? 25 : 100, terminart: 5, groupSize: 6 })),
+    } as Announce;
+    index.applyStored([{ a: v2, verified: false, attestation: null }]);
+    expect(await json()).toEqual(hits(v2, false, null));
+    expect(await json({ plzPrefix: '10' })).toEqual([]);
+
+    // A re-read from the database (a revocation, another instance's write) changes the entry again.
+    db.set(v2.therapistId, rows(v2, true));
+    index.changed([v2.therapistId]);
+    expect(await json()).toEqual(hits(v2, true, 'Demo'));
+    // The rows of the same search say the same.
+    const viaRows = (await index.search({}, NOW, 500)).map((h) => [h.slot_id, h.start_at.toISOString(), h.duration_min, h.plz, h.verified, h.authority]);
+    expect(viaRows).toEqual(hits(v2, true, 'Demo').map((h) => [h.slotId, h.start, h.durationMinutes, h.plz, h.verified, h.authority]));
+  });
+
   it('fails a search while it has never loaded, then loads on the next one', async () => {
     const r = rng(7);
     const a = ahead(announce(r, 1, 1));

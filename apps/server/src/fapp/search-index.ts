@@ -32,6 +32,8 @@ interface IndexedSlot {
   takenUntil: number;
   /** In `all` and in its region's list. */
   listed: boolean;
+  /** The slot's search hit as JSON text, built when a search first returns it; reset by `put`. */
+  hit: string | undefined;
 }
 
 /** An entry's content, from the database or from an announce this instance just stored. */
@@ -41,11 +43,69 @@ interface EntryData {
   announce: MatchableAnnounce;
   verified: boolean;
   authority: string | null;
-  slots: Omit<IndexedSlot, 'entry' | 'listed'>[];
+  slots: Omit<IndexedSlot, 'entry' | 'listed' | 'hit'>[];
 }
 
 /** An announce this instance has stored, as `applyStored` takes it. */
 type StoredAnnounce = { a: Announce; verified: boolean; attestation: { authority: string } | null };
+
+/** One hit of `GET /fapp/slots`. */
+export interface SearchHit {
+  therapistId: string;
+  slotId: string;
+  /** ISO 8601, UTC. */
+  start: string;
+  durationMinutes: number;
+  terminart: number;
+  groupSize: number;
+  plz: string;
+  verified: boolean;
+  authority: string | null;
+}
+
+/** The slots a search found, in search order. */
+export class SearchMatches {
+  constructor(private readonly slots: readonly IndexedSlot[]) {}
+
+  get length(): number {
+    return this.slots.length;
+  }
+
+  /** The therapists of the hits, each once. */
+  therapistIds(): string[] {
+    return [...new Set(this.slots.map((s) => s.entry.therapistId))];
+  }
+
+  /**
+   * Appends the hits to `parts` as JSON text, separated by commas, for the caller to join once.
+   * A slot's text is built the first time a search returns it and kept until its announce
+   * changes: a search's answer is then one string the size of the response, not a hit object,
+   * a date and a serialisation per hit.
+   */
+  appendJson(parts: string[]): void {
+    for (let i = 0; i < this.slots.length; i++) {
+      const s = this.slots[i]!;
+      if (i > 0) parts.push(',');
+      parts.push((s.hit ??= hitJson(s)));
+    }
+  }
+}
+
+function hitJson(s: IndexedSlot): string {
+  const e = s.entry;
+  const hit: SearchHit = {
+    therapistId: e.therapistId,
+    slotId: s.slotId,
+    start: new Date(s.startMs).toISOString(),
+    durationMinutes: s.durationMin,
+    terminart: s.terminart,
+    groupSize: s.groupSize,
+    plz: e.announce.plz,
+    verified: e.verified,
+    authority: e.authority,
+  };
+  return JSON.stringify(hit);
+}
 
 /** Search order: earliest first, then therapist id, then slot id (the database's `ORDER BY … COLLATE "C"`; ids are hex). */
 function before(a: IndexedSlot, b: IndexedSlot): boolean {
@@ -212,17 +272,9 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
 
   /** The hits `FappRepository.search` gives for the same filter and time, from memory. */
   async search(f: SlotFilter, nowMs: number, limit: number): Promise<SearchRow[]> {
-    await this.ready();
-    if (this.dirty.size > 0 || this.flushing) await this.flush();
-    this.applyPending();
-    const list = f.plzPrefix ? this.regions.get(f.plzPrefix.slice(0, 2)) : this.all;
-    const hits: SearchRow[] = [];
-    if (!list || limit < 1) return hits;
-    list.scan(Math.max(f.fromMs ?? nowMs, nowMs), (s) => {
-      if (f.untilMs !== undefined && s.startMs >= f.untilMs) return false;
-      if (s.takenUntil > nowMs || !slotMatches(s, f, nowMs) || !announceMatches(s.entry, f, nowMs)) return true;
+    return (await this.find(f, nowMs, limit)).map((s) => {
       const e = s.entry;
-      hits.push({
+      return {
         therapist_id: e.therapistId,
         slot_id: s.slotId,
         start_at: new Date(s.startMs),
@@ -232,10 +284,29 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
         plz: e.announce.plz,
         verified: e.verified,
         authority: e.authority,
-      });
-      return hits.length < limit;
+      };
     });
-    return hits;
+  }
+
+  /** The same search, for an answer as JSON text (see SearchMatches). */
+  async match(f: SlotFilter, nowMs: number, limit: number): Promise<SearchMatches> {
+    return new SearchMatches(await this.find(f, nowMs, limit));
+  }
+
+  private async find(f: SlotFilter, nowMs: number, limit: number): Promise<IndexedSlot[]> {
+    await this.ready();
+    if (this.dirty.size > 0 || this.flushing) await this.flush();
+    this.applyPending();
+    const list = f.plzPrefix ? this.regions.get(f.plzPrefix.slice(0, 2)) : this.all;
+    const found: IndexedSlot[] = [];
+    if (!list || limit < 1) return found;
+    list.scan(Math.max(f.fromMs ?? nowMs, nowMs), (s) => {
+      if (f.untilMs !== undefined && s.startMs >= f.untilMs) return false;
+      if (s.takenUntil > nowMs || !slotMatches(s, f, nowMs) || !announceMatches(s.entry, f, nowMs)) return true;
+      found.push(s);
+      return found.length < limit;
+    });
+    return found;
   }
 
   /**
@@ -417,8 +488,10 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
         s.terminart = n.terminart;
         s.groupSize = n.groupSize;
         s.takenUntil = n.takenUntil;
+        // Its hit may change with the slot or with the announce (PLZ, verified, authority).
+        s.hit = undefined;
       } else {
-        s = { entry: e, slotId: n.slotId, startMs: n.startMs, durationMin: n.durationMin, terminart: n.terminart, groupSize: n.groupSize, takenUntil: n.takenUntil, listed: false };
+        s = { entry: e, slotId: n.slotId, startMs: n.startMs, durationMin: n.durationMin, terminart: n.terminart, groupSize: n.groupSize, takenUntil: n.takenUntil, listed: false, hit: undefined };
       }
       slots.set(n.slotId, s);
     }
@@ -470,7 +543,7 @@ function dataOf(e: Entry): EntryData {
     announce: e.announce,
     verified: e.verified,
     authority: e.authority,
-    slots: [...e.slots.values()].map(({ entry: _entry, listed: _listed, ...s }) => s),
+    slots: [...e.slots.values()].map(({ entry: _entry, listed: _listed, hit: _hit, ...s }) => s),
   };
 }
 

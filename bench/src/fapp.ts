@@ -640,6 +640,8 @@ async function main(): Promise<void> {
         [...gcKinds].map(([k, d]) => `${k} ${d.length}, ${fmtMs(d.reduce((x, y) => x + y, 0))} ms`).join('; ') +
         ')',
     );
+    const kept = index.keptHits;
+    console.log(`search index: ${kept.count} hits kept as JSON text, ${(kept.chars / 2 ** 20).toFixed(2)} MiB of characters (dropped once unused for a sweep interval)`);
     console.log('plans:');
     for (const p of plans) console.log(p);
 

@@ -214,6 +214,30 @@ describe('FappSearchIndex', () => {
     expect(viaRows).toEqual(hits(v2, true, 'Demo').map((h) => [h.slotId, h.start, h.durationMinutes, h.plz, h.verified, h.authority]));
   });
 
+  it('keeps the JSON text only of hits that searches return, until a sweep finds them unused', async () => {
+    const r = rng(12);
+    const as = [1, 2, 3].map((id) => ahead({ ...announce(r, id, 1), plz: `${10 + id}115` } as Announce));
+    const { repo } = fakeRepo(new Map(as.map((a) => [a.therapistId, rows(a, true)])));
+    const index = new FappSearchIndex(repo, clock, new MessengerEvents());
+    const answer = async (f: SlotFilter) => {
+      const parts: string[] = [];
+      (await index.match(f, NOW, 500)).appendJson(parts);
+      return parts.join('');
+    };
+    const first = await answer({ plzPrefix: '11' });
+    expect(index.keptHits).toEqual({ count: as[0]!.slots.length, chars: first.length - (as[0]!.slots.length - 1) });
+    // Used since the last sweep: kept through one; unused through a whole interval: dropped.
+    index.sweep();
+    expect(index.keptHits.count).toBe(as[0]!.slots.length);
+    await answer({ plzPrefix: '12' });
+    index.sweep();
+    expect(index.keptHits.count).toBe(as[1]!.slots.length);
+    index.sweep();
+    expect(index.keptHits).toEqual({ count: 0, chars: 0 });
+    // Built again, the same.
+    expect(await answer({ plzPrefix: '11' })).toBe(first);
+  });
+
   it('fails a search while it has never loaded, then loads on the next one', async () => {
     const r = rng(7);
     const a = ahead(announce(r, 1, 1));

@@ -4,7 +4,7 @@ import { Clock } from '../common/clock.js';
 import { MessengerEvents } from '../messenger/messenger-events.js';
 import { FappRepository, type IndexAnnounceRow, type IndexSlotRow, type SearchRow } from './fapp.repository.js';
 
-/** Expired announces leave memory this often (searches skip them at once anyway). */
+/** Expired announces leave memory this often (searches skip them at once anyway), and so do hits' JSON texts no search used since the last time. */
 const SWEEP_MS = 60_000;
 /** With other instances (NATS), the whole index is re-read this often, in case a change message was lost. */
 const RESYNC_MS = 5 * 60_000;
@@ -32,8 +32,10 @@ interface IndexedSlot {
   takenUntil: number;
   /** In `all` and in its region's list. */
   listed: boolean;
-  /** The slot's search hit as JSON text, built when a search first returns it; reset by `put`. */
+  /** The slot's search hit as JSON text, built when a search first returns it; reset by `put`, dropped by `sweep` once unused. */
   hit: string | undefined;
+  /** A search returned the slot since the last sweep. */
+  hitUsed: boolean;
 }
 
 /** An entry's content, from the database or from an announce this instance just stored. */
@@ -43,7 +45,7 @@ interface EntryData {
   announce: MatchableAnnounce;
   verified: boolean;
   authority: string | null;
-  slots: Omit<IndexedSlot, 'entry' | 'listed' | 'hit'>[];
+  slots: Omit<IndexedSlot, 'entry' | 'listed' | 'hit' | 'hitUsed'>[];
 }
 
 /** An announce this instance has stored, as `applyStored` takes it. */
@@ -79,13 +81,15 @@ export class SearchMatches {
   /**
    * Appends the hits to `parts` as JSON text, separated by commas, for the caller to join once.
    * A slot's text is built the first time a search returns it and kept until its announce
-   * changes: a search's answer is then one string the size of the response, not a hit object,
-   * a date and a serialisation per hit.
+   * changes or no search has returned it for a sweep interval (1–2 minutes): a search's answer
+   * is then one string the size of the response, not a hit object, a date and a serialisation
+   * per hit, and the texts kept are those of the slots searches return, not of every slot.
    */
   appendJson(parts: string[]): void {
     for (let i = 0; i < this.slots.length; i++) {
       const s = this.slots[i]!;
       if (i > 0) parts.push(',');
+      s.hitUsed = true;
       parts.push((s.hit ??= hitJson(s)));
     }
   }
@@ -459,9 +463,36 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
     return this.flushing;
   }
 
-  private sweep(): void {
+  /**
+   * Runs every minute: expired announces leave memory, and so does the JSON text of every hit
+   * no search has returned since the last sweep.
+   */
+  sweep(): void {
     const now = this.clock.now();
-    for (const e of this.entries.values()) if (e.announce.expiresAtMs <= now) this.drop(e);
+    for (const e of this.entries.values()) {
+      if (e.announce.expiresAtMs <= now) {
+        this.drop(e);
+        continue;
+      }
+      for (const s of e.slots.values()) {
+        if (!s.hitUsed) s.hit = undefined;
+        s.hitUsed = false;
+      }
+    }
+  }
+
+  /** The hits kept as JSON text (see SearchMatches.appendJson): how many, and their characters. */
+  get keptHits(): { count: number; chars: number } {
+    let count = 0;
+    let chars = 0;
+    for (const e of this.entries.values()) {
+      for (const s of e.slots.values()) {
+        if (s.hit === undefined) continue;
+        count++;
+        chars += s.hit.length;
+      }
+    }
+    return { count, chars };
   }
 
   /**
@@ -491,7 +522,7 @@ export class FappSearchIndex implements OnApplicationBootstrap, OnModuleDestroy 
         // Its hit may change with the slot or with the announce (PLZ, verified, authority).
         s.hit = undefined;
       } else {
-        s = { entry: e, slotId: n.slotId, startMs: n.startMs, durationMin: n.durationMin, terminart: n.terminart, groupSize: n.groupSize, takenUntil: n.takenUntil, listed: false, hit: undefined };
+        s = { entry: e, slotId: n.slotId, startMs: n.startMs, durationMin: n.durationMin, terminart: n.terminart, groupSize: n.groupSize, takenUntil: n.takenUntil, listed: false, hit: undefined, hitUsed: false };
       }
       slots.set(n.slotId, s);
     }
@@ -543,7 +574,7 @@ function dataOf(e: Entry): EntryData {
     announce: e.announce,
     verified: e.verified,
     authority: e.authority,
-    slots: [...e.slots.values()].map(({ entry: _entry, listed: _listed, hit: _hit, ...s }) => s),
+    slots: [...e.slots.values()].map(({ entry: _entry, listed: _listed, hit: _hit, hitUsed: _hitUsed, ...s }) => s),
   };
 }
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ServerError } from '../common/server-error.js';
 import { parseSearchQuery, SEARCH_LIMIT_MAX } from './search-query.js';
@@ -99,6 +100,33 @@ describe('parseSearchQuery', () => {
     ]) {
       expect(fieldsOf({ from }), from).toEqual(['from']);
     }
+  });
+
+  it('answers any query object with a parsed query or request.invalid, nothing else', () => {
+    const names = ['plz', 'fachrichtung', 'kostentraeger', 'terminart', 'modalitaet', 'altersgruppe', 'language', 'barrierFree', 'verifiedOnly', 'from', 'until', 'limit', 'includeAnnounces'];
+    const value = fc.oneof(fc.string(), fc.constantFrom('', '1', '0', 'true', '10115', 'de', '2026-10-23', '2026-10-23T09:00:00Z', '1,2', '500', '501'));
+    const query = fc.dictionary(fc.oneof(fc.constantFrom(...names), fc.string()), fc.oneof(value, fc.array(value, { maxLength: 3 })));
+    fc.assert(
+      fc.property(query, (raw) => {
+        let parsed: ReturnType<typeof parseSearchQuery>;
+        try {
+          parsed = parseSearchQuery(raw);
+        } catch (e) {
+          expect(e).toBeInstanceOf(ServerError);
+          expect((e as ServerError).code).toBe('request.invalid');
+          return;
+        }
+        for (const [k, v] of Object.entries(parsed)) {
+          expect(names).toContain(k);
+          // Text only where the parameter is text; everything else parsed into its type.
+          expect(typeof v === 'string').toBe(k === 'plz' || k === 'language');
+        }
+        if (parsed.plz !== undefined) expect(parsed.plz).toMatch(/^\d{2,5}$/);
+        if (parsed.limit !== undefined) expect(parsed.limit >= 1 && parsed.limit <= SEARCH_LIMIT_MAX).toBe(true);
+        for (const t of [parsed.from, parsed.until]) if (t !== undefined) expect(Number.isSafeInteger(t) && t >= 0).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('refuses unknown parameters and a single-valued parameter given twice, naming every one', () => {

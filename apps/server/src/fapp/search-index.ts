@@ -69,10 +69,6 @@ export interface SearchHit {
 export class SearchMatches {
   constructor(private readonly slots: readonly IndexedSlot[]) {}
 
-  get length(): number {
-    return this.slots.length;
-  }
-
   /** The therapists of the hits, each once. */
   therapistIds(): string[] {
     return [...new Set(this.slots.map((s) => s.entry.therapistId))];

@@ -18,7 +18,7 @@ import { createHash, createPublicKey, sign as nodeSign, verify as nodeVerify, cr
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { cpus, totalmem } from 'node:os';
-import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
+import { constants as perfConstants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { signingKeyPairFromSeed, toHex } from '@qpc/crypto';
 import { type AnnounceInput, buildAnnounce, DEFAULT_ANNOUNCE_TTL_MS, verifyAnnounce, type SlotFilter, type VerifiedAnnounce } from '@qpc/fapp';
@@ -266,6 +266,46 @@ async function databaseWork(pids: () => Promise<number[]>, n: number, work: () =
   return { rate: (n / ms) * 1000, cpuUs: cpu0 === null || cpu1 === null ? null : ((cpu1 - cpu0) * 1000) / n };
 }
 
+/** Where an ingest phase's CPU went, per announce. */
+interface PhaseCpu {
+  /** This process, all its threads: the server's, the signature workers', the load client's (and PGlite's). */
+  processUs: number;
+  /** Share of the phase's time the server's thread was busy (event-loop utilisation). */
+  serverBusy: number;
+  /** The database's client backends (PostgreSQL; null on PGlite, whose thread is in `processUs`). */
+  backendsUs: number | null;
+  ms: number;
+}
+
+/** Runs an ingest phase of `n` announces and accounts for its CPU time (read before and after it only). */
+async function phaseCpu<T>(n: number, pids: () => Promise<number[]>, work: () => Promise<T>): Promise<{ result: T; cpu: PhaseCpu }> {
+  const before = await pids();
+  const backends0 = backendCpuMs(before);
+  const elu0 = performance.eventLoopUtilization();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  const result = await work();
+  const ms = performance.now() - t0;
+  const cpu1 = process.cpuUsage(cpu0);
+  const elu = performance.eventLoopUtilization(elu0);
+  const backends1 = backendCpuMs([...new Set([...before, ...(await pids())])]);
+  return {
+    result,
+    cpu: {
+      processUs: (cpu1.user + cpu1.system) / n,
+      serverBusy: elu.utilization,
+      backendsUs: backends0 === null || backends1 === null ? null : ((backends1 - backends0) * 1000) / n,
+      ms,
+    },
+  };
+}
+
+function describeCpu(c: PhaseCpu, n: number): string {
+  const cores = (((c.processUs + (c.backendsUs ?? 0)) * n) / 1e6 / (c.ms / 1000)).toFixed(2);
+  const backends = c.backendsUs === null ? 'the database in-process' : `database backends ${c.backendsUs.toFixed(0)} us`;
+  return `CPU per announce: this process ${c.processUs.toFixed(0)} us (server thread busy ${(c.serverBusy * 100).toFixed(0)} %), ${backends}: ${cores} of ${cpus().length} cores`;
+}
+
 /**
  * The least the database can do to store these announces: the same rows (`announceBatchParams`,
  * the values the repository writes) for therapists it has not seen, by a plain INSERT of the
@@ -426,10 +466,9 @@ async function main(): Promise<void> {
     console.log(`setup: search index loaded ${index.size} slots in ${(loadMs / 1000).toFixed(2)} s, heap +${heapMiB.toFixed(1)} MiB (not measured)`);
 
     // -- (b) ingest: the rest through the HTTP API, CONCURRENCY requests in flight --
-    const single = await http.run(
-      ingestSample.map((a) => ({ method: 'POST', path: '/api/v1/fapp/announces', body: JSON.stringify({ announce: b64(a) }) })),
-      { concurrency: CONCURRENCY },
-    );
+    const pids = () => clientBackends(ds);
+    const singleRequests = ingestSample.map((a): LoadRequest => ({ method: 'POST', path: '/api/v1/fapp/announces', body: JSON.stringify({ announce: b64(a) }) }));
+    const { result: single, cpu: singleCpu } = await phaseCpu(ingestSample.length, pids, () => http.run(singleRequests, { concurrency: CONCURRENCY }));
     const ingestMs = single.wallMs;
     const ingestRate = (ingestSample.length / ingestMs) * 1000;
     const refused = single.statuses.filter((st) => st !== 201).length;
@@ -439,12 +478,12 @@ async function main(): Promise<void> {
     const rawVerify2 = await time(() => nodeVerify(null, msg, pub, sig), { budgetMs: 1000, minIters: 1000 });
 
     // -- (b') batch ingest: the last INGEST in batches of BATCH, BATCH_CONCURRENCY requests in flight --
-    const batchRate = await ingestInBatches(http, batchSample, 'batch ingest');
+    const { result: batchRate, cpu: batchCpu } = await phaseCpu(batchSample.length, pids, () => ingestInBatches(http, batchSample, 'batch ingest'));
     const rawVerify3 = await time(() => nodeVerify(null, msg, pub, sig), { budgetMs: 1000, minIters: 1000 });
     const rawNearBatch = (rawVerify2.opsPerSec + rawVerify3.opsPerSec) / 2;
 
     // -- (b'') steady state: the batch sample's therapists re-announce RE_ROUNDS times, same batching --
-    const reRate = await ingestInBatches(http, reAnnounces, 're-announce batch');
+    const { result: reRate, cpu: reCpu } = await phaseCpu(reAnnounces.length, pids, () => ingestInBatches(http, reAnnounces, 're-announce batch'));
     const rawVerify4 = await time(() => nodeVerify(null, msg, pub, sig), { budgetMs: 1000, minIters: 1000 });
     const rawNearRe = (rawVerify3.opsPerSec + rawVerify4.opsPerSec) / 2;
     const counts: { a: string; s: string }[] = await ds.query('SELECT (SELECT count(*) FROM fapp_announce) AS a, (SELECT count(*) FROM fapp_slot) AS s');
@@ -453,7 +492,6 @@ async function main(): Promise<void> {
     // re-announcing already verified announces with sequence + 1), same concurrency, with the
     // CPU time of the pool's backends.
     const repo = app.get(FappRepository);
-    const pids = () => clientBackends(ds);
     const verified = ingestSample.map((b) => verifyAnnounce(b, { nowMs, trust: authority.trust }));
     const sample = verified.slice(0, Math.min(500, verified.length));
     let next = 0;
@@ -656,9 +694,12 @@ async function main(): Promise<void> {
     console.log(row([`database floor: the same rows by a plain INSERT (raw pg, ${BATCH} per statement, ${BATCH_CONCURRENCY} in flight)`, `${stored.insert.rate.toFixed(0)}/s`, cpu(stored.insert)], W2));
     console.log(row([`database floor: their re-announce by a plain UPDATE + DELETE (the same way)`, `${stored.reannounce.rate.toFixed(0)}/s`, cpu(stored.reannounce)], W2));
     console.log(row([`ingest of ${sizes.single} via POST /fapp/announces (${CONCURRENCY} in flight)`, `${ingestRate.toFixed(0)}/s`], W2));
+    console.log(`  ${describeCpu(singleCpu, sizes.single)}`);
     console.log(row([`ingest of ${sizes.batch} via POST /fapp/announces/batch (${BATCH} each, ${BATCH_CONCURRENCY} in flight)`, `${batchRate.toFixed(0)}/s`], W2));
+    console.log(`  ${describeCpu(batchCpu, sizes.batch)}`);
     console.log(row([`raw verify again, around the re-announces`, `${rawNearRe.toFixed(0)}/s`], W2));
     console.log(row([`re-announces of the same ${sizes.re / RE_ROUNDS}, ${RE_ROUNDS} rounds (${sizes.re}) via the batch endpoint`, `${reRate.toFixed(0)}/s`], W2));
+    console.log(`  ${describeCpu(reCpu, sizes.re)}`);
     const ingestRatio = ingestRate / rawVerify.opsPerSec;
     const batchRatio = batchRate / rawNearBatch;
     const reRatio = reRate / rawNearRe;

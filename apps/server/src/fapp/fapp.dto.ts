@@ -1,16 +1,18 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMinSize, IsArray, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { BASE64URL, IsBase64Url } from '../common/dto.js';
+import { BASE64URL, base64UrlBody, IsBase64Url } from '../common/dto.js';
 import { PARSE } from '../common/validation.js';
 import { parseSearchQuery, SEARCH_LIMIT_MAX, type SearchQuery } from './search-query.js';
 import type { SearchHit } from './search-index.js';
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
+/** Parsed by `base64UrlBody` rather than by class-validator: every announce a therapist posts passes through it. */
 export class PostAnnounceDto {
-  @ApiProperty({ description: 'FappSigned bytes of a SlotAnnounce, base64url, exactly as signed.' })
-  @IsBase64Url(48_000)
+  static readonly [PARSE] = base64UrlBody({ announce: 48_000 });
+
+  @ApiProperty({ description: 'FappSigned bytes of a SlotAnnounce, base64url, exactly as signed.', maxLength: 48_000, pattern: BASE64URL.source })
   announce: string;
 }
 

@@ -159,9 +159,11 @@ describe('announces', () => {
     }
 
     it('refuses a body over the size limit', async () => {
-      const res = await post('/api/v1/fapp/announces', { announce: 'A'.repeat(60_000) });
+      const res = await post('/api/v1/fapp/announces', { announce: 'A'.repeat(48_001) });
       expectProblem(res, 400, 'request.invalid');
-      expect(res.json().errors[0].field).toBe('announce');
+      expect(res.json().errors).toEqual([{ field: 'announce', messages: ['announce must be shorter than or equal to 48000 characters'] }]);
+      // At the limit the text passes, and its 36 000 bytes are judged as an announce: too large.
+      expectProblem(await post('/api/v1/fapp/announces', { announce: 'A'.repeat(48_000) }), 413, 'fapp.too_large');
     });
 
     it('lists unknown fields as validation errors', async () => {

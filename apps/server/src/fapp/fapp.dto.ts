@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { DEFAULT_QUERY_LIMIT } from '@qpc/fapp';
 import { Type } from 'class-transformer';
 import { ArrayMinSize, IsArray, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { BASE64URL, base64UrlBody, IsBase64Url } from '../common/dto.js';
@@ -104,7 +105,7 @@ export class SearchQueryDto implements SearchQuery {
   @ApiPropertyOptional({ description: 'Slots starting before this instant: a date (UTC midnight) or date-time with offset, ISO 8601', type: String, format: 'date-time' })
   until?: number;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: SEARCH_LIMIT_MAX, default: 50, type: Number })
+  @ApiPropertyOptional({ minimum: 1, maximum: SEARCH_LIMIT_MAX, default: DEFAULT_QUERY_LIMIT, type: Number })
   limit?: number;
 
   @ApiPropertyOptional({ description: 'Also return the signed announces of the therapists found', default: false, type: Boolean })

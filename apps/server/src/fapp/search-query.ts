@@ -1,3 +1,4 @@
+import { MAX_QUERY_LIMIT } from '@qpc/fapp';
 import type { FieldProblem } from '../common/server-error.js';
 import { invalidRequest } from '../common/validation.js';
 
@@ -26,7 +27,8 @@ export interface SearchQuery {
   includeAnnounces?: boolean;
 }
 
-export const SEARCH_LIMIT_MAX = 500;
+/** The most hits one search returns (the library's bound, which `validateFilter` applies too). */
+export const SEARCH_LIMIT_MAX = MAX_QUERY_LIMIT;
 
 const PLZ = /^\d{2,5}$/;
 const LANGUAGE = /^[a-z]{2,3}$/;

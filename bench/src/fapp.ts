@@ -272,37 +272,29 @@ interface PhaseCpu {
   processUs: number;
   /** Share of the phase's time the server's thread was busy (event-loop utilisation). */
   serverBusy: number;
-  /** The database's client backends (PostgreSQL; null on PGlite, whose thread is in `processUs`). */
-  backendsUs: number | null;
-  ms: number;
+  /** The database's client backends and the phase's rate (`databaseWork`; cpuUs null on PGlite, whose thread is in `processUs`). */
+  db: Floor;
 }
 
 /** Runs an ingest phase of `n` announces and accounts for its CPU time (read before and after it only). */
 async function phaseCpu<T>(n: number, pids: () => Promise<number[]>, work: () => Promise<T>): Promise<{ result: T; cpu: PhaseCpu }> {
-  const before = await pids();
-  const backends0 = backendCpuMs(before);
-  const elu0 = performance.eventLoopUtilization();
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const result = await work();
-  const ms = performance.now() - t0;
-  const cpu1 = process.cpuUsage(cpu0);
-  const elu = performance.eventLoopUtilization(elu0);
-  const backends1 = backendCpuMs([...new Set([...before, ...(await pids())])]);
-  return {
-    result,
-    cpu: {
-      processUs: (cpu1.user + cpu1.system) / n,
-      serverBusy: elu.utilization,
-      backendsUs: backends0 === null || backends1 === null ? null : ((backends1 - backends0) * 1000) / n,
-      ms,
-    },
-  };
+  let result!: T;
+  let processUs = 0;
+  let serverBusy = 0;
+  const db = await databaseWork(pids, n, async () => {
+    const elu0 = performance.eventLoopUtilization();
+    const cpu0 = process.cpuUsage();
+    result = await work();
+    const cpu1 = process.cpuUsage(cpu0);
+    serverBusy = performance.eventLoopUtilization(elu0).utilization;
+    processUs = (cpu1.user + cpu1.system) / n;
+  });
+  return { result, cpu: { processUs, serverBusy, db } };
 }
 
-function describeCpu(c: PhaseCpu, n: number): string {
-  const cores = (((c.processUs + (c.backendsUs ?? 0)) * n) / 1e6 / (c.ms / 1000)).toFixed(2);
-  const backends = c.backendsUs === null ? 'the database in-process' : `database backends ${c.backendsUs.toFixed(0)} us`;
+function describeCpu(c: PhaseCpu): string {
+  const cores = (((c.processUs + (c.db.cpuUs ?? 0)) * c.db.rate) / 1e6).toFixed(2);
+  const backends = c.db.cpuUs === null ? 'the database in-process' : `database backends ${c.db.cpuUs.toFixed(0)} us`;
   return `CPU per announce: this process ${c.processUs.toFixed(0)} us (server thread busy ${(c.serverBusy * 100).toFixed(0)} %), ${backends}: ${cores} of ${cpus().length} cores`;
 }
 
@@ -694,12 +686,12 @@ async function main(): Promise<void> {
     console.log(row([`database floor: the same rows by a plain INSERT (raw pg, ${BATCH} per statement, ${BATCH_CONCURRENCY} in flight)`, `${stored.insert.rate.toFixed(0)}/s`, cpu(stored.insert)], W2));
     console.log(row([`database floor: their re-announce by a plain UPDATE + DELETE (the same way)`, `${stored.reannounce.rate.toFixed(0)}/s`, cpu(stored.reannounce)], W2));
     console.log(row([`ingest of ${sizes.single} via POST /fapp/announces (${CONCURRENCY} in flight)`, `${ingestRate.toFixed(0)}/s`], W2));
-    console.log(`  ${describeCpu(singleCpu, sizes.single)}`);
+    console.log(`  ${describeCpu(singleCpu)}`);
     console.log(row([`ingest of ${sizes.batch} via POST /fapp/announces/batch (${BATCH} each, ${BATCH_CONCURRENCY} in flight)`, `${batchRate.toFixed(0)}/s`], W2));
-    console.log(`  ${describeCpu(batchCpu, sizes.batch)}`);
+    console.log(`  ${describeCpu(batchCpu)}`);
     console.log(row([`raw verify again, around the re-announces`, `${rawNearRe.toFixed(0)}/s`], W2));
     console.log(row([`re-announces of the same ${sizes.re / RE_ROUNDS}, ${RE_ROUNDS} rounds (${sizes.re}) via the batch endpoint`, `${reRate.toFixed(0)}/s`], W2));
-    console.log(`  ${describeCpu(reCpu, sizes.re)}`);
+    console.log(`  ${describeCpu(reCpu)}`);
     const ingestRatio = ingestRate / rawVerify.opsPerSec;
     const batchRatio = batchRate / rawNearBatch;
     const reRatio = reRate / rawNearRe;

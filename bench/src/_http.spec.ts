@@ -73,6 +73,21 @@ describe('the benchmarks’ load client', () => {
     expect(res.bodies.map((b) => b.split(' ')[0])).toEqual(['409', '500', '404']);
   });
 
+  it('sends prepared requests with their bodies, once', async () => {
+    const requests = [
+      { method: 'POST' as const, path: '/p/1', body: JSON.stringify({ a: 'ä'.repeat(3) }) },
+      { method: 'GET' as const, path: '/p/2' },
+    ];
+    const prepared = await client.prepare(requests);
+    expect(prepared.count).toBe(2);
+    const res = await client.run(prepared, { concurrency: 1, bodies: true });
+    expect(res.bodies.map((b) => JSON.parse(b) as unknown)).toEqual([
+      { method: 'POST', path: '/p/1', type: 'application/json', body: requests[0]!.body },
+      { method: 'GET', path: '/p/2', type: null, body: '' },
+    ]);
+    await expect(client.run(prepared, { concurrency: 1 })).rejects.toThrow(/load client: no prepared requests/);
+  });
+
   it('rejects a run when the server cannot be reached', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

@@ -266,6 +266,18 @@ async function databaseWork(pids: () => Promise<number[]>, n: number, work: () =
   return { rate: (n / ms) * 1000, cpuUs: cpu0 === null || cpu1 === null ? null : ((cpu1 - cpu0) * 1000) / n };
 }
 
+/** The machine's CPU time so far (all cores, /proc/stat, in clock ticks): busy and all. Null where there is no /proc/stat. */
+function machineTicks(): { busy: number; total: number } | null {
+  try {
+    const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+    const total = fields.reduce((a, b) => a + b, 0);
+    // user nice system idle iowait irq softirq steal: busy is all but idle and iowait.
+    return { busy: total - fields[3]! - fields[4]!, total };
+  } catch {
+    return null;
+  }
+}
+
 /** Where an ingest phase's CPU went, per announce. */
 interface PhaseCpu {
   /** This process, all its threads: the server's, the signature workers', the load client's (and PGlite's). */
@@ -274,6 +286,8 @@ interface PhaseCpu {
   serverBusy: number;
   /** The database's client backends and the phase's rate (`databaseWork`; cpuUs null on PGlite, whose thread is in `processUs`). */
   db: Floor;
+  /** Cores the whole machine kept busy during the phase (every process, the kernel's interrupt work, stolen time), or null. */
+  machineBusy: number | null;
 }
 
 /** Runs an ingest phase of `n` announces and accounts for its CPU time (read before and after it only). */
@@ -281,21 +295,26 @@ async function phaseCpu<T>(n: number, pids: () => Promise<number[]>, work: () =>
   let result!: T;
   let processUs = 0;
   let serverBusy = 0;
+  let machineBusy: number | null = null;
   const db = await databaseWork(pids, n, async () => {
     const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
+    const m0 = machineTicks();
     result = await work();
+    const m1 = machineTicks();
     const cpu1 = process.cpuUsage(cpu0);
     serverBusy = performance.eventLoopUtilization(elu0).utilization;
     processUs = (cpu1.user + cpu1.system) / n;
+    if (m0 && m1 && m1.total > m0.total) machineBusy = ((m1.busy - m0.busy) / (m1.total - m0.total)) * cpus().length;
   });
-  return { result, cpu: { processUs, serverBusy, db } };
+  return { result, cpu: { processUs, serverBusy, db, machineBusy } };
 }
 
 function describeCpu(c: PhaseCpu): string {
   const cores = (((c.processUs + (c.db.cpuUs ?? 0)) * c.db.rate) / 1e6).toFixed(2);
   const backends = c.db.cpuUs === null ? 'the database in-process' : `database backends ${c.db.cpuUs.toFixed(0)} us`;
-  return `CPU per announce: this process ${c.processUs.toFixed(0)} us (server thread busy ${(c.serverBusy * 100).toFixed(0)} %), ${backends}: ${cores} of ${cpus().length} cores`;
+  const machine = c.machineBusy === null ? '' : `; the machine kept ${c.machineBusy.toFixed(2)} cores busy`;
+  return `CPU per announce: this process ${c.processUs.toFixed(0)} us (server thread busy ${(c.serverBusy * 100).toFixed(0)} %), ${backends}: ${cores} of ${cpus().length} cores${machine}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { generateKemKeyPair, generateSigningKeyPair, type SigningKeyPair, toHex } from '@qpc/crypto';
-import { buildAnnounce, issueAttestation, type AnnounceInput } from '@qpc/fapp';
+import { buildAnnounce, forwardEnvelope, issueAttestation, type AnnounceInput } from '@qpc/fapp';
 import { Altersgruppe, Fachrichtung, FappSignedSchema, Kostentraeger, Modalitaet, Terminart } from '@qpc/proto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -143,6 +143,31 @@ describe('POST /fapp/announces/batch', () => {
       expect(await storedAnnounce(keys[i as number]!)).toBeNull();
     }
     expect(body.results.filter((r) => r.status === 'stored').every((r) => r.verified === true && r.authority === 'Test-Kammer')).toBe(true);
+  });
+
+  it('takes a copy with another hop count or envelope encoding as a duplicate of the same signed announce (spec §5)', async () => {
+    const x = generateSigningKeyPair();
+    const s1 = announce(x, 1, [60]);
+    const relayed = forwardEnvelope(s1); // hop count 1
+    // The same fields, the kind's tag with another wire type: the decoder reads it all the same.
+    const reencoded = s1.slice();
+    expect(reencoded[0]).toBe(0x08); // field 1, varint
+    reencoded[0] = 0x0d; // field 1, 32-bit
+    expect(fromBinary(FappSignedSchema, reencoded)).toEqual(fromBinary(FappSignedSchema, s1));
+
+    const first = (await batch([s1, relayed])).json() as { results: Item[]; stored: number; duplicates: number };
+    expect(first.results.map((r) => r.status)).toEqual(['stored', 'duplicate']);
+    expect(first).toMatchObject({ stored: 1, duplicates: 1 });
+    const later = (await batch([forwardEnvelope(relayed), reencoded])).json() as { results: Item[] };
+    expect(later.results.map((r) => [r.status, r.sequence])).toEqual([
+      ['duplicate', 1],
+      ['duplicate', 1],
+    ]);
+    // The stored bytes stay those first stored.
+    expect(await storedAnnounce(x)).toBe(b64(s1));
+    // Another announce under the same sequence is still no duplicate.
+    const other = (await batch([announce(x, 1, [61])])).json() as { results: Item[] };
+    expect(other.results.map((r) => [r.status, r.code])).toEqual([['rejected', 'fapp.stale_sequence']]);
   });
 
   it('keeps the highest sequence of a therapist within one batch; exact copies are duplicates, resending is harmless', async () => {

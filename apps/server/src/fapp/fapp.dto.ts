@@ -47,7 +47,7 @@ export class PostAnnounceBatchDto {
 
 export class AnnounceBatchItemDto {
   @ApiProperty({ description: 'Position of the item in the request' }) index: number;
-  @ApiProperty({ enum: ['stored', 'duplicate', 'rejected'], description: 'stored: now the current announce; duplicate: exactly this announce is already current (nothing changed); rejected: see code' })
+  @ApiProperty({ enum: ['stored', 'duplicate', 'rejected'], description: 'stored: now the current announce; duplicate: the same signed announce is already current, whatever its hop count or envelope encoding (nothing changed); rejected: see code' })
   status: 'stored' | 'duplicate' | 'rejected';
   @ApiPropertyOptional() therapistId?: string;
   @ApiPropertyOptional() sequence?: number;

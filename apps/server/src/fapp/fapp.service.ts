@@ -6,6 +6,7 @@ import {
   type Attestation,
   applyRevocationList,
   createTrustStore,
+  decodeMessage,
   FappError,
   type SlotFilter,
   type TrustStore,
@@ -16,7 +17,7 @@ import {
   openEnvelope,
   DEFAULT_QUERY_LIMIT,
 } from '@qpc/fapp';
-import { FappKind } from '@qpc/proto';
+import { FappKind, FappSignedSchema } from '@qpc/proto';
 import { Clock } from '../common/clock.js';
 import { toProblem } from '../common/problem.filter.js';
 import { ServerError } from '../common/server-error.js';
@@ -255,9 +256,10 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
    * Many announces in one request: each is verified and validated exactly like `ingest`, and
    * all that pass are written in one statement. Per therapist the highest sequence in the
    * batch is the candidate (the first one if several share it); it supersedes the stored
-   * announce only if its sequence is higher. Exact copies of an announce that is (or becomes)
-   * current are `duplicate`, not errors, so a batch can be resent safely. Every other item
-   * is `rejected` with the code the single endpoint would answer with.
+   * announce only if its sequence is higher. Copies of an announce that is (or becomes)
+   * current are `duplicate`, not errors, so a batch can be resent safely: the same signed body
+   * (spec §5), whatever the hop count a relay gave it or the encoding of its envelope. Every
+   * other item is `rejected` with the code the single endpoint would answer with.
    */
   async ingestBatch(encoded: readonly string[]): Promise<AnnounceBatchResultDto> {
     if (encoded.length > ANNOUNCE_BATCH_MAX_COUNT) {
@@ -271,12 +273,14 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
     const nowMs = this.clock.now();
     const results: AnnounceBatchItemDto[] = new Array(encoded.length);
     const writes: (AnnounceWrite | undefined)[] = new Array(encoded.length);
+    /** The signed body of each item in `writes`: what a duplicate shares (spec §5). */
+    const bodies: Uint8Array[] = new Array(encoded.length);
     const bytes = encoded.map((e) => new Uint8Array(Buffer.from(e, 'base64url')));
     // Pass 1, on this thread: decode and validate everything, collecting the Ed25519 checks
     // (announce and attestation) instead of running them; attestations seen before come from
     // the cache, new ones enter it only once their signature has passed.
     const checks: SignatureCheck[] = [];
-    const pending: { index: number; w: AnnounceWrite; from: number; to: number; cache: [string, Attestation][] }[] = [];
+    const pending: { index: number; w: AnnounceWrite; body: Uint8Array; from: number; to: number; cache: [string, Attestation][] }[] = [];
     for (const [index, b] of bytes.entries()) {
       const from = checks.length;
       const cache: [string, Attestation][] = [];
@@ -288,7 +292,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
           attestationCache: { get: (k) => this.attestationCache.get(k), set: (k, a) => cache.push([k, a]) },
           verifySignature: (publicKey, message, signature) => (checks.push({ publicKey, message, signature }), true),
         });
-        pending.push({ index, w: announceWrite(v), from, to: checks.length, cache });
+        pending.push({ index, w: announceWrite(v), body: v.body, from, to: checks.length, cache });
       } catch (err) {
         // Signatures first, as the single endpoint checks them: a forged announce with a bad
         // field is still bad_signature.
@@ -301,6 +305,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
     for (const p of pending) {
       if (ok.slice(p.from, p.to).every(Boolean)) {
         writes[p.index] = p.w;
+        bodies[p.index] = p.body;
         for (const [k, a] of p.cache) this.attestationCache.set(k, a);
       } else {
         results[p.index] = rejected(p.index, this.verifyError(bytes[p.index]!, nowMs, new FappError('BAD_SIGNATURE', 'signature does not verify')));
@@ -324,7 +329,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
       const id = w.a.therapistId;
       const b = best.get(id)!;
       const winner = writes[b]!;
-      const copyOfWinner = index === b || sameBytes(w.envelope, winner.envelope);
+      const copyOfWinner = index === b || sameBytes(bodies[index]!, bodies[b]!);
       if (!copyOfWinner) {
         results[index] = rejected(index, new FappError('STALE_SEQUENCE', `sequence ${w.a.sequence} is not higher than ${winner.a.sequence} of the same therapist in this batch`));
       } else if (stored.has(id)) {
@@ -332,7 +337,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
       } else {
         const c = current.get(id);
         results[index] =
-          c && c.sequence === w.a.sequence && sameBytes(c.envelope, w.envelope)
+          c && c.sequence === w.a.sequence && sameBytes(decodeMessage(FappSignedSchema, c.envelope).body, bodies[index]!)
             ? { index, status: 'duplicate', ...outcome(w) }
             : rejected(index, new FappError('STALE_SEQUENCE', `sequence ${w.a.sequence} is not higher than the stored ${c?.sequence ?? 'one'}`));
       }

@@ -57,6 +57,7 @@ export {
   ingestAnnounce,
   pruneExpired,
   announcesForPrefix,
+  sameAnnounce,
   type AnnounceStore,
   type AnnounceRecord,
   type Tombstone,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, HOUR_MS } from './limits.js';
-import { announcesForPrefix, emptyAnnounceStore, ingestAnnounce, pruneExpired, type AnnounceStore } from './store.js';
+import { announcesForPrefix, emptyAnnounceStore, ingestAnnounce, pruneExpired, sameAnnounce, type AnnounceStore } from './store.js';
 import { announceBytes, keysFor, NOW, slotAt, trust } from './test/fixtures.js';
 import { forwardEnvelope } from './envelope.js';
 
@@ -25,6 +25,14 @@ describe('dedup and supersede by (therapist key, sequence)', () => {
     const s1 = ingest(emptyAnnounceStore(), bytes);
     expect(ingest(s1.store, bytes).kind).toBe('duplicate');
     expect(ingest(s1.store, forwardEnvelope(bytes)).kind).toBe('duplicate');
+  });
+
+  it('sameAnnounce: equal sequence and equal signed body, nothing less', () => {
+    const body = new Uint8Array([1, 2, 3]);
+    expect(sameAnnounce({ sequence: 3, body }, { sequence: 3, body: body.slice() })).toBe(true);
+    expect(sameAnnounce({ sequence: 3, body }, { sequence: 4, body })).toBe(false);
+    expect(sameAnnounce({ sequence: 3, body }, { sequence: 3, body: new Uint8Array([1, 2, 4]) })).toBe(false);
+    expect(sameAnnounce({ sequence: 3, body }, { sequence: 3, body: new Uint8Array([1, 2]) })).toBe(false);
   });
 
   it('a replayed older sequence and an equivocating equal sequence are STALE_SEQUENCE', () => {

@@ -49,6 +49,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
+ * The dedup rule (spec §5): the same sequence and the same signed body are the same announce,
+ * whatever hop count a relay gave its envelope or however the envelope was encoded.
+ */
+export function sameAnnounce(a: { sequence: number; body: Uint8Array }, b: { sequence: number; body: Uint8Array }): boolean {
+  return a.sequence === b.sequence && sameBytes(a.body, b.body);
+}
+
+/**
  * The supersede rule, applied to an announce that verifyAnnounce accepted.
  * Highest sequence per therapist wins; equal sequence with equal body is a duplicate;
  * anything else is STALE_SEQUENCE. Tombstones of pruned announces count as stored.
@@ -57,7 +65,7 @@ export function ingestVerified(store: AnnounceStore, v: VerifiedAnnounce): Inges
   const a = v.announce;
   const current = store.byTherapist.get(a.therapistId);
   const floor = current?.sequence ?? store.tombstones.get(a.therapistId)?.sequence;
-  if (current && a.sequence === current.sequence && sameBytes(v.body, current.body)) {
+  if (current && sameAnnounce({ sequence: a.sequence, body: v.body }, current)) {
     return { kind: 'duplicate', store, record: current };
   }
   if (floor !== undefined && a.sequence <= floor) {

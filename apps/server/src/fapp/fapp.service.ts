@@ -16,6 +16,7 @@ import {
   verifyAnnounce,
   openEnvelope,
   DEFAULT_QUERY_LIMIT,
+  sameAnnounce,
 } from '@qpc/fapp';
 import { FappKind, FappSignedSchema } from '@qpc/proto';
 import { Clock } from '../common/clock.js';
@@ -273,8 +274,9 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
     const nowMs = this.clock.now();
     const results: AnnounceBatchItemDto[] = new Array(encoded.length);
     const writes: (AnnounceWrite | undefined)[] = new Array(encoded.length);
-    /** The signed body of each item in `writes`: what a duplicate shares (spec §5). */
+    /** The signed body of each item in `writes`: what a duplicate shares (spec §5, `sameAnnounce`). */
     const bodies: Uint8Array[] = new Array(encoded.length);
+    const signed = (i: number) => ({ sequence: writes[i]!.a.sequence, body: bodies[i]! });
     const bytes = encoded.map((e) => new Uint8Array(Buffer.from(e, 'base64url')));
     // Pass 1, on this thread: decode and validate everything, collecting the Ed25519 checks
     // (announce and attestation) instead of running them; attestations seen before come from
@@ -329,7 +331,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
       const id = w.a.therapistId;
       const b = best.get(id)!;
       const winner = writes[b]!;
-      const copyOfWinner = index === b || sameBytes(bodies[index]!, bodies[b]!);
+      const copyOfWinner = index === b || sameAnnounce(signed(index), signed(b));
       if (!copyOfWinner) {
         results[index] = rejected(index, new FappError('STALE_SEQUENCE', `sequence ${w.a.sequence} is not higher than ${winner.a.sequence} of the same therapist in this batch`));
       } else if (stored.has(id)) {
@@ -337,7 +339,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
       } else {
         const c = current.get(id);
         results[index] =
-          c && c.sequence === w.a.sequence && sameBytes(decodeMessage(FappSignedSchema, c.envelope).body, bodies[index]!)
+          c && sameAnnounce(signed(index), { sequence: c.sequence, body: decodeMessage(FappSignedSchema, c.envelope).body })
             ? { index, status: 'duplicate', ...outcome(w) }
             : rejected(index, new FappError('STALE_SEQUENCE', `sequence ${w.a.sequence} is not higher than the stored ${c?.sequence ?? 'one'}`));
       }
@@ -410,10 +412,6 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
 function outcome(w: AnnounceWrite): IngestOutcome {
   const a = w.a;
   return { therapistId: a.therapistId, sequence: a.sequence, verified: w.verified, authority: w.attestation?.authority ?? null, slots: a.slots.length, expiresAt: new Date(a.expiresAtMs).toISOString() };
-}
-
-function sameBytes(x: Uint8Array, y: Uint8Array): boolean {
-  return Buffer.compare(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(y.buffer, y.byteOffset, y.byteLength)) === 0;
 }
 
 /** The per-item form of the problem the single endpoint would answer with; server faults still fail the request. */

@@ -9,14 +9,18 @@ import { DataSource } from 'typeorm';
 import { AppModule } from './app.module.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
 import { ProblemFilter } from './common/problem.filter.js';
+import { acceptProtobufBodies } from './common/protobuf-body.js';
 import { requestContext } from './common/request-context.js';
 import { createValidationPipe } from './common/validation.js';
 import type { Clock } from './common/clock.js';
 import type { ServerConfig } from './config/config.js';
 import { migrate } from './database/data-source.js';
+import { FAPP_PROTOBUF_BODY_ROUTES } from './fapp/fapp.controller.js';
 import { Metrics } from './metrics/metrics.js';
 
 export const API_PREFIX = 'api/v1';
+/** Routes (under API_PREFIX) that also take an `application/protobuf` body. */
+const PROTOBUF_BODY_ROUTES = [...FAPP_PROTOBUF_BODY_ROUTES];
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export interface CreateAppOptions {
@@ -66,6 +70,11 @@ export async function createApp({ config, databaseUrl, logger = createLogger(con
   });
 
   app.setGlobalPrefix(API_PREFIX, { exclude: ['healthz', 'readyz', 'metrics'] });
+  acceptProtobufBodies(
+    fastify,
+    PROTOBUF_BODY_ROUTES.map((r) => `/${API_PREFIX}/${r}`),
+    config.BODY_LIMIT_BYTES,
+  );
   app.useGlobalFilters(new ProblemFilter(logger));
   app.useGlobalPipes(createValidationPipe());
 

@@ -1,10 +1,13 @@
+import { randomBytes } from 'node:crypto';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { generateKemKeyPair, generateSigningKeyPair, type SigningKeyPair, toHex } from '@qpc/crypto';
 import { buildAnnounce, forwardEnvelope, issueAttestation, type AnnounceInput } from '@qpc/fapp';
-import { Altersgruppe, Fachrichtung, FappSignedSchema, Kostentraeger, Modalitaet, Terminart } from '@qpc/proto';
+import { Altersgruppe, Fachrichtung, FappAnnounceBatchSchema, FappSignedSchema, Kostentraeger, Modalitaet, Terminart } from '@qpc/proto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, TestClock, type TestApp } from '../../test/app.js';
+import { loadConfig } from '../config/config.js';
+import { ANNOUNCE_BATCH_ITEM_MAX_BYTES, ANNOUNCE_BATCH_ITEM_MAX_CHARS } from './announce-batch-body.js';
 import { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT } from './fapp.dto.js';
 import { FappRepository } from './fapp.repository.js';
 
@@ -49,13 +52,24 @@ function input(sequence: number, slotHours: number[]): AnnounceInput {
 
 const announce = (who: SigningKeyPair, sequence: number, slotHours = [24]) => buildAnnounce(who, input(sequence, slotHours), T0);
 
-async function batch(items: (Uint8Array | string)[]) {
-  return t.app.inject({
-    method: 'POST',
-    url: '/api/v1/fapp/announces/batch',
-    payload: { announces: items.map((i) => (typeof i === 'string' ? i : b64(i))) },
-    headers: { 'content-type': 'application/json' },
-  });
+type Encoding = 'json' | 'protobuf';
+
+/** The batch in either body form; a string item is base64url (sent as is in JSON, decoded for protobuf). */
+function send(encoding: Encoding, items: (Uint8Array | string)[]) {
+  if (encoding === 'json') {
+    return t.app.inject({
+      method: 'POST',
+      url: '/api/v1/fapp/announces/batch',
+      payload: { announces: items.map((i) => (typeof i === 'string' ? i : b64(i))) },
+      headers: { 'content-type': 'application/json' },
+    });
+  }
+  const announces = items.map((i) => (typeof i === 'string' ? new Uint8Array(Buffer.from(i, 'base64url')) : i));
+  return postProtobuf(toBinary(FappAnnounceBatchSchema, create(FappAnnounceBatchSchema, { announces })));
+}
+
+function postProtobuf(payload: Uint8Array, contentType = 'application/protobuf', url = '/api/v1/fapp/announces/batch') {
+  return t.app.inject({ method: 'POST', url, payload: Buffer.from(payload), headers: { 'content-type': contentType } });
 }
 
 interface Item {
@@ -90,7 +104,9 @@ afterAll(async () => {
   await t?.close();
 });
 
-describe('POST /fapp/announces/batch', () => {
+describe.each<Encoding>(['json', 'protobuf'])('POST /fapp/announces/batch (%s)', (encoding) => {
+  const batch = (items: (Uint8Array | string)[]) => send(encoding, items);
+
   it('stores the valid items and rejects each invalid one with the code the single endpoint gives', async () => {
     const [a, b, c] = [generateSigningKeyPair(), generateSigningKeyPair(), generateSigningKeyPair()];
     const forged = fromBinary(FappSignedSchema, announce(c, 1));
@@ -216,7 +232,7 @@ describe('POST /fapp/announces/batch', () => {
       await ds.query(`INSERT INTO fapp_hold (therapist_id, slot_id, mailbox_id, state, held_until, reservation) VALUES ($1, $2, $3, 'booked', NULL, '\\x00')`, [
         id,
         slotId(n),
-        `${n}`.repeat(64),
+        randomBytes(32).toString('hex'),
       ]);
     }
     const versions = async () =>
@@ -233,35 +249,6 @@ describe('POST /fapp/announces/batch', () => {
     expect(await slotStarts(x)).toEqual([new Date(T0 + 24 * HOUR).toISOString(), new Date(T0 + 40 * HOUR).toISOString()]);
     const holds: { slot_id: string }[] = await ds.query(`SELECT slot_id FROM fapp_hold WHERE therapist_id = $1`, [id]);
     expect(holds.map((h) => h.slot_id)).toEqual([slotId(1)]);
-  });
-
-  it('concurrent single ingests share statements: each gets its own answer, one therapist twice keeps the higher sequence', async () => {
-    const repo = t.app.get(FappRepository);
-    const groups: number[] = [];
-    const spy = vi.spyOn(repo, 'upsertAnnounces').mockImplementation(async function (this: FappRepository, items) {
-      groups.push(items.length);
-      return FappRepository.prototype.upsertAnnounces.call(this, items);
-    });
-    try {
-      const keys = Array.from({ length: 24 }, () => generateSigningKeyPair());
-      const twice = generateSigningKeyPair();
-      const old = generateSigningKeyPair();
-      const single = (b: Uint8Array) => t.app.inject({ method: 'POST', url: '/api/v1/fapp/announces', payload: { announce: b64(b) } });
-      expect((await single(announce(old, 5))).statusCode).toBe(201);
-      const first = announce(twice, 1);
-      const second = announce(twice, 2, [30]);
-      const res = await Promise.all([...keys.map((k) => single(announce(k, 1))), single(first), single(second), single(announce(old, 4))]);
-      expect(res.slice(0, keys.length).map((r) => r.statusCode)).toEqual(keys.map(() => 201));
-      for (const k of keys) expect(await storedAnnounce(k)).toBe(b64(announce(k, 1)));
-      // Whatever the order the two of one therapist were written in, sequence 2 is what stays.
-      expect(await storedAnnounce(twice)).toBe(b64(second));
-      expect(res[keys.length + 1]!.statusCode).toBe(201);
-      expect([201, 409]).toContain(res[keys.length]!.statusCode);
-      expectProblem(res[keys.length + 2]!, 409, 'fapp.stale_sequence');
-      expect(Math.max(...groups)).toBeGreaterThan(1);
-    } finally {
-      spy.mockRestore();
-    }
   });
 
   it('two batches racing on the same therapists keep the higher sequence of each and never deadlock', async () => {
@@ -304,10 +291,83 @@ describe('POST /fapp/announces/batch', () => {
 
     it('an empty batch, a non-base64url item or an oversized item: 400 request.invalid', async () => {
       expectProblem(await batch([]), 400, 'request.invalid');
-      expectProblem(await batch(['not base64!']), 400, 'request.invalid');
-      expectProblem(await batch(['A'.repeat(48_001)]), 400, 'request.invalid');
-      const noArray = await t.app.inject({ method: 'POST', url: '/api/v1/fapp/announces/batch', payload: { announces: 'AAAA' } });
-      expectProblem(noArray, 400, 'request.invalid');
+      if (encoding === 'json') {
+        expectProblem(await batch(['not base64!']), 400, 'request.invalid');
+        expectProblem(await batch(['A'.repeat(ANNOUNCE_BATCH_ITEM_MAX_CHARS + 1)]), 400, 'request.invalid');
+        const noArray = await t.app.inject({ method: 'POST', url: '/api/v1/fapp/announces/batch', payload: { announces: 'AAAA' } });
+        expectProblem(noArray, 400, 'request.invalid');
+        const extra = await t.app.inject({ method: 'POST', url: '/api/v1/fapp/announces/batch', payload: { announces: ['AAAA'], more: 1 } });
+        expectProblem(extra, 400, 'request.invalid');
+      } else {
+        expectProblem(await batch([new Uint8Array(ANNOUNCE_BATCH_ITEM_MAX_BYTES + 1)]), 400, 'request.invalid');
+      }
+      // Exactly the item limit is read (and that item is no announce).
+      const atLimit = (await batch([new Uint8Array(ANNOUNCE_BATCH_ITEM_MAX_BYTES)])).json() as { results: Item[] };
+      expect(atLimit.results.map((r) => [r.status, r.code])).toEqual([['rejected', 'fapp.too_large']]);
     });
   });
+});
+
+describe('POST /fapp/announces/batch as application/protobuf', () => {
+  it('takes application/x-protobuf as well', async () => {
+    const k = generateSigningKeyPair();
+    const s1 = announce(k, 1);
+    const res = await postProtobuf(toBinary(FappAnnounceBatchSchema, create(FappAnnounceBatchSchema, { announces: [s1] })), 'application/x-protobuf');
+    expect(res.json()).toMatchObject({ stored: 1, rejected: 0 });
+    expect(await storedAnnounce(k)).toBe(b64(s1));
+  });
+
+  it('bytes that are not a FappAnnounceBatch: 400 fapp.malformed, nothing stored', async () => {
+    const k = generateSigningKeyPair();
+    const good = toBinary(FappAnnounceBatchSchema, create(FappAnnounceBatchSchema, { announces: [announce(k, 1)] }));
+    // Cut inside the item, a length running past the end, a field with the reserved wire type 7.
+    for (const bad of [good.subarray(0, good.length - 10), Uint8Array.of(0x0a, 0xff, 0x01, 0x00), Uint8Array.of(0x0f, 0x00)]) {
+      expectProblem(await postProtobuf(bad), 400, 'fapp.malformed');
+    }
+    expectProblem(await postProtobuf(new Uint8Array(0)), 400, 'request.invalid');
+    expect(await storedAnnounce(k)).toBeNull();
+  });
+
+  it("a body over the server's body limit: 413 request.body_too_large", async () => {
+    expectProblem(await postProtobuf(new Uint8Array(loadConfig({}).BODY_LIMIT_BYTES + 1)), 413, 'request.body_too_large');
+  });
+
+  it('other routes answer a protobuf body with 415 request.unsupported_media_type', async () => {
+    const k = generateSigningKeyPair();
+    expectProblem(await postProtobuf(announce(k, 1), 'application/protobuf', '/api/v1/fapp/announces'), 415, 'request.unsupported_media_type');
+    expectProblem(await postProtobuf(new Uint8Array(8), 'application/x-protobuf', '/api/v1/fapp/reservations'), 415, 'request.unsupported_media_type');
+    expect(await storedAnnounce(k)).toBeNull();
+  });
+});
+
+describe('POST /fapp/announces (single ingests)', () => {
+  it('concurrent single ingests share statements: each gets its own answer, one therapist twice keeps the higher sequence', async () => {
+    const repo = t.app.get(FappRepository);
+    const groups: number[] = [];
+    const spy = vi.spyOn(repo, 'upsertAnnounces').mockImplementation(async function (this: FappRepository, items) {
+      groups.push(items.length);
+      return FappRepository.prototype.upsertAnnounces.call(this, items);
+    });
+    try {
+      const keys = Array.from({ length: 24 }, () => generateSigningKeyPair());
+      const twice = generateSigningKeyPair();
+      const old = generateSigningKeyPair();
+      const single = (b: Uint8Array) => t.app.inject({ method: 'POST', url: '/api/v1/fapp/announces', payload: { announce: b64(b) } });
+      expect((await single(announce(old, 5))).statusCode).toBe(201);
+      const first = announce(twice, 1);
+      const second = announce(twice, 2, [30]);
+      const res = await Promise.all([...keys.map((k) => single(announce(k, 1))), single(first), single(second), single(announce(old, 4))]);
+      expect(res.slice(0, keys.length).map((r) => r.statusCode)).toEqual(keys.map(() => 201));
+      for (const k of keys) expect(await storedAnnounce(k)).toBe(b64(announce(k, 1)));
+      // Whatever the order the two of one therapist were written in, sequence 2 is what stays.
+      expect(await storedAnnounce(twice)).toBe(b64(second));
+      expect(res[keys.length + 1]!.statusCode).toBe(201);
+      expect([201, 409]).toContain(res[keys.length]!.statusCode);
+      expectProblem(res[keys.length + 2]!, 409, 'fapp.stale_sequence');
+      expect(Math.max(...groups)).toBeGreaterThan(1);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
 });

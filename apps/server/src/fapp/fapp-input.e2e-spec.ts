@@ -1,11 +1,11 @@
 // Arbitrary input to every FAPP route: whatever a client sends (any JSON, any bytes in a
-// base64url field, a valid message with bytes flipped or cut, any path or query), the answer is
+// base64url field, any bytes as a protobuf body, a valid message with bytes flipped or cut, any path or query), the answer is
 // a 2xx or a 4xx problem+json with a stable code, never a 5xx, and nothing is stored that a
 // valid request did not send.
-import { fromBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { generateKemKeyPair, generateSigningKeyPair, toHex, verifyStamp } from '@qpc/crypto';
 import { buildAnnounce, createReservation, createTrustStore, signChallenge, stampContext, verifyAnnounce } from '@qpc/fapp';
-import { FappSignedSchema, SlotReserveSchema, Terminart } from '@qpc/proto';
+import { FappAnnounceBatchSchema, FappSignedSchema, SlotReserveSchema, Terminart } from '@qpc/proto';
 import fc from 'fast-check';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -92,6 +92,25 @@ describe('FAPP routes under arbitrary input', () => {
         const body = Object.fromEntries(route.fields.map((f) => [f, b64(bytes)]));
         const res = await t.app.inject({ method: 'POST', url: route.url, payload: body });
         expectClientAnswer(res, `${route.url} ${bytes.length} bytes`);
+      }),
+      { numRuns: RUNS },
+    );
+    expect(await storedRows()).toBe(0);
+  });
+
+  it('answer any bytes as an application/protobuf body with a 4xx problem (the batch route: or every item rejected), never a 5xx', async () => {
+    const batchUrl = '/api/v1/fapp/announces/batch';
+    // Bytes of any shape, and well-formed batches of items of any bytes.
+    const bodies = fc.oneof(
+      fc.uint8Array({ maxLength: 3000 }),
+      fc.array(fc.uint8Array({ maxLength: 600 }), { maxLength: 8 }).map((announces) => toBinary(FappAnnounceBatchSchema, create(FappAnnounceBatchSchema, { announces }))),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(batchUrl, ...POSTS.map((r) => r.url)), bodies, async (url, bytes) => {
+        const res = await t.app.inject({ method: 'POST', url, payload: Buffer.from(bytes), headers: { 'content-type': 'application/protobuf' } });
+        expectClientAnswer(res, `${url} ${bytes.length} bytes`);
+        if (url !== batchUrl) expect(res.statusCode).toBe(415);
+        else if (res.statusCode === 200) expect((res.json() as { results: { status: string }[] }).results.map((r) => r.status)).not.toContain('stored');
       }),
       { numRuns: RUNS },
     );

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Header, Headers, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
-import { ApiConflictResponse, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiPayloadTooLargeResponse, ApiTags } from '@nestjs/swagger';
+import { ApiConflictResponse, ApiConsumes, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiPayloadTooLargeResponse, ApiTags } from '@nestjs/swagger';
 import type { SlotFilter } from '@qpc/fapp';
 import { b64urlField } from '../common/bytes.js';
 import { ServerError } from '../common/server-error.js';
@@ -20,6 +20,9 @@ import {
 } from './fapp.dto.js';
 import { FappService } from './fapp.service.js';
 import { ReservationService } from './reservation.service.js';
+
+/** Routes of this controller that also take an `application/protobuf` body (see acceptProtobufBodies). */
+export const FAPP_PROTOBUF_BODY_ROUTES = ['fapp/announces/batch'];
 
 function toFilter(q: SearchQueryDto): SlotFilter {
   const f: SlotFilter = {};
@@ -56,7 +59,12 @@ export class FappController {
 
   @Post('announces/batch')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Publish many signed SlotAnnounces in one request and one transaction; a result per item (stored, duplicate, rejected with its code)' })
+  @ApiOperation({
+    summary: 'Publish many signed SlotAnnounces in one request and one transaction; a result per item (stored, duplicate, rejected with its code)',
+    description:
+      'The body is JSON `{announces: [base64url…]}`, or with `Content-Type: application/protobuf` (or `application/x-protobuf`) a `qpc.v1.FappAnnounceBatch` whose `announces` are the same bytes, without base64url. Bytes that are not a FappAnnounceBatch are 400 fapp.malformed. The answer is JSON either way.',
+  })
+  @ApiConsumes('application/json', 'application/protobuf')
   @ApiOkResponse({ type: AnnounceBatchResultDto })
   @ApiPayloadTooLargeResponse({ description: 'fapp.batch_too_many, fapp.batch_too_large' })
   announceBatch(@Body() body: PostAnnounceBatchDto): Promise<AnnounceBatchResultDto> {

@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { DEFAULT_QUERY_LIMIT } from '@qpc/fapp';
 import { Type } from 'class-transformer';
-import { ArrayMinSize, IsArray, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { BASE64URL, base64UrlBody, IsBase64Url } from '../common/dto.js';
 import { PARSE } from '../common/validation.js';
+import { ANNOUNCE_BATCH_ITEM_MAX_CHARS, type AnnounceBatchBody, parseAnnounceBatch } from './announce-batch-body.js';
 import { parseSearchQuery, SEARCH_LIMIT_MAX, type SearchQuery } from './search-query.js';
 import type { SearchHit } from './search-index.js';
 
@@ -30,19 +31,22 @@ export class AnnounceAcceptedDto {
 export const ANNOUNCE_BATCH_MAX_COUNT = 200;
 export const ANNOUNCE_BATCH_MAX_BYTES = 512 * 1024;
 
-export class PostAnnounceBatchDto {
+/**
+ * `POST /fapp/announces/batch` in JSON; the same route takes a protobuf `FappAnnounceBatch`.
+ * Parsed by `parseAnnounceBatch` (both forms) rather than by class-validator: peers and bridges
+ * send every announce of a region through it.
+ */
+export class PostAnnounceBatchDto implements AnnounceBatchBody {
+  static readonly [PARSE] = parseAnnounceBatch;
+
   @ApiProperty({
     type: [String],
     minItems: 1,
     maxItems: ANNOUNCE_BATCH_MAX_COUNT,
+    items: { type: 'string', maxLength: ANNOUNCE_BATCH_ITEM_MAX_CHARS, pattern: BASE64URL.source },
     description: `FappSigned SlotAnnounce bytes, base64url each, exactly as signed. At most ${ANNOUNCE_BATCH_MAX_COUNT} items and ${ANNOUNCE_BATCH_MAX_BYTES} decoded bytes in all (413 fapp.batch_too_many / fapp.batch_too_large).`,
   })
-  @IsArray()
-  @ArrayMinSize(1)
-  @IsString({ each: true })
-  @MaxLength(48_000, { each: true })
-  @Matches(BASE64URL, { each: true, message: 'each item of $property must be base64url (RFC 4648 §5, no padding)' })
-  announces: string[];
+  announces: Uint8Array[];
 }
 
 export class AnnounceBatchItemDto {

@@ -262,22 +262,20 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
    * (spec §5), whatever the hop count a relay gave it or the encoding of its envelope. Every
    * other item is `rejected` with the code the single endpoint would answer with.
    */
-  async ingestBatch(encoded: readonly string[]): Promise<AnnounceBatchResultDto> {
-    if (encoded.length > ANNOUNCE_BATCH_MAX_COUNT) {
+  async ingestBatch(bytes: readonly Uint8Array[]): Promise<AnnounceBatchResultDto> {
+    if (bytes.length > ANNOUNCE_BATCH_MAX_COUNT) {
       throw new ServerError('fapp.batch_too_many', 413, `a batch holds at most ${ANNOUNCE_BATCH_MAX_COUNT} announces`, { limit: ANNOUNCE_BATCH_MAX_COUNT });
     }
-    // base64url without padding: 4 characters carry 3 bytes.
-    const total = encoded.reduce((n, e) => n + Math.floor((e.length * 3) / 4), 0);
+    const total = bytes.reduce((n, b) => n + b.byteLength, 0);
     if (total > ANNOUNCE_BATCH_MAX_BYTES) {
       throw new ServerError('fapp.batch_too_large', 413, `a batch holds at most ${ANNOUNCE_BATCH_MAX_BYTES} bytes of announces`, { limit: ANNOUNCE_BATCH_MAX_BYTES });
     }
     const nowMs = this.clock.now();
-    const results: AnnounceBatchItemDto[] = new Array(encoded.length);
-    const writes: (AnnounceWrite | undefined)[] = new Array(encoded.length);
+    const results: AnnounceBatchItemDto[] = new Array(bytes.length);
+    const writes: (AnnounceWrite | undefined)[] = new Array(bytes.length);
     /** The signed body of each item in `writes`: what a duplicate shares (spec §5, `sameAnnounce`). */
-    const bodies: Uint8Array[] = new Array(encoded.length);
+    const bodies: Uint8Array[] = new Array(bytes.length);
     const signed = (i: number) => ({ sequence: writes[i]!.a.sequence, body: bodies[i]! });
-    const bytes = encoded.map((e) => new Uint8Array(Buffer.from(e, 'base64url')));
     // Pass 1, on this thread: decode and validate everything, collecting the Ed25519 checks
     // (announce and attestation) instead of running them; attestations seen before come from
     // the cache, new ones enter it only once their signature has passed.

@@ -24,7 +24,10 @@ beforeAll(async () => {
         inFlight--;
         const status = /^\/status\/(\d{3})$/.exec(req.url ?? '')?.[1];
         res.writeHead(status ? Number(status) : 200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ method: req.method, path: req.url, type: req.headers['content-type'] ?? null, body: Buffer.concat(chunks).toString() }));
+        const type = req.headers['content-type'] ?? null;
+        const body = Buffer.concat(chunks);
+        // A body of another type comes back as hex, byte for byte.
+        res.end(JSON.stringify({ method: req.method, path: req.url, type, body: type === null || type === 'application/json' ? body.toString() : body.toString('hex') }));
       });
       if (held.length >= gate) for (const answer of held.splice(0)) answer();
     });
@@ -86,6 +89,15 @@ describe('the benchmarks’ load client', () => {
       { method: 'GET', path: '/p/2', type: null, body: '' },
     ]);
     await expect(client.run(prepared, { concurrency: 1 })).rejects.toThrow(/load client: no prepared requests/);
+  });
+
+  it('sends a body of bytes exactly, with its content type', async () => {
+    const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
+    const requests = [{ method: 'POST' as const, path: '/bin', body: bytes, contentType: 'application/protobuf' }];
+    for (const given of [requests, await client.prepare(requests)]) {
+      const res = await client.run(given, { concurrency: 1, bodies: true });
+      expect(JSON.parse(res.bodies[0]!)).toEqual({ method: 'POST', path: '/bin', type: 'application/protobuf', body: Buffer.from(bytes).toString('hex') });
+    }
   });
 
   it('rejects a run when the server cannot be reached', async () => {

@@ -17,8 +17,10 @@ import { Worker } from 'node:worker_threads';
 export interface LoadRequest {
   method: 'GET' | 'POST';
   path: string;
-  /** JSON text. */
-  body?: string;
+  /** JSON text, or bytes sent as `contentType`. */
+  body?: string | Uint8Array;
+  /** Default `application/json`. */
+  contentType?: string;
 }
 
 export interface LoadResult {
@@ -57,12 +59,12 @@ const { performance } = require('node:perf_hooks');
 const agent = new Agent({ keepAlive: true });
 const prepared = new Map();
 function encode(requests) {
-  return requests.map((r) => ({ method: r.method, path: r.path, payload: r.body === undefined ? undefined : Buffer.from(r.body) }));
+  return requests.map((r) => ({ method: r.method, path: r.path, contentType: r.contentType || 'application/json', payload: r.body === undefined ? undefined : Buffer.from(r.body) }));
 }
 function call(port, r) {
   return new Promise((resolve, reject) => {
     const payload = r.payload;
-    const headers = payload ? { 'content-type': 'application/json', 'content-length': payload.length } : undefined;
+    const headers = payload ? { 'content-type': r.contentType, 'content-length': payload.length } : undefined;
     const req = request({ host: '127.0.0.1', port, method: r.method, path: r.path, agent, headers }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));

@@ -71,6 +71,18 @@ export function intArg(name: string, fallback: number, max = Number.MAX_SAFE_INT
   return v;
 }
 
+/** `--name VALUE` from the command line: one of `choices` (the first is the default), else the run stops with exit code 2. */
+export function choiceArg<T extends string>(name: string, choices: readonly [T, ...T[]]): T {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return choices[0];
+  const v = process.argv[i + 1] as T;
+  if (!choices.includes(v)) {
+    console.error(`--${name} needs one of ${choices.join(', ')}`);
+    process.exit(2);
+  }
+  return v;
+}
+
 /** A full garbage collection of this process (V8's gc(), made reachable without a command-line flag). */
 export function fullGc(): void {
   setFlagsFromString('--expose-gc');

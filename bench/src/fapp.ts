@@ -1,4 +1,4 @@
-// npm run bench -- fapp [--therapists N] [--slots N] [--ingest N] [--batch N] [--batch-concurrency N] [--searches N] [--concurrency N] [--warm-up N] [--re-rounds N]
+// npm run bench -- fapp [--therapists N] [--slots N] [--ingest N] [--batch N] [--batch-concurrency N] [--batch-body protobuf|json] [--searches N] [--concurrency N] [--warm-up N] [--re-rounds N]
 // The FAPP router of the real server (createApp, fresh database: embedded PGlite, or
 // PostgreSQL when DATABASE_URL is set), in one run:
 //   (a) search latency p50/p99 through GET /api/v1/fapp/slots beside PostgreSQL's own
@@ -14,6 +14,7 @@
 // endpoint, into that full database: those are the ingest figures.
 // The server runs in this process: with the V8 settings of its own main.ts.
 import '../../apps/server/src/v8-flags.js';
+import { create, toBinary } from '@bufbuild/protobuf';
 import { createHash, createPublicKey, sign as nodeSign, verify as nodeVerify, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -22,7 +23,7 @@ import { constants as perfConstants, performance, PerformanceObserver } from 'no
 import { Writable } from 'node:stream';
 import { signingKeyPairFromSeed, toHex } from '@qpc/crypto';
 import { type AnnounceInput, buildAnnounce, DEFAULT_ANNOUNCE_TTL_MS, verifyAnnounce, type SlotFilter, type VerifiedAnnounce } from '@qpc/fapp';
-import { Kostentraeger, Terminart } from '@qpc/proto';
+import { FappAnnounceBatchSchema, Kostentraeger, Terminart } from '@qpc/proto';
 import {
   buildDemoTherapist,
   DEMO_AUTHORITY_NAME,
@@ -42,8 +43,9 @@ import { freshDatabase } from './_db.js';
 import { announceBatchParams, announceWrite, type AnnounceWrite, buildSearchQuery, FappRepository } from '../../apps/server/src/fapp/fapp.repository.js';
 import { FappService } from '../../apps/server/src/fapp/fapp.service.js';
 import { FappSearchIndex } from '../../apps/server/src/fapp/search-index.js';
+import { parseAnnounceBatch } from '../../apps/server/src/fapp/announce-batch-body.js';
 import { loadClient, type LoadClient, type LoadRequest, type PreparedRequests } from './_http.js';
-import { fmtMs, fullGc, intArg, minorGc, nextTurn, percentile, row, time } from './_util.js';
+import { choiceArg, fmtMs, fullGc, intArg, minorGc, nextTurn, percentile, row, time } from './_util.js';
 
 const THERAPISTS = intArg('therapists', 10_000);
 const SLOTS = intArg('slots', 10);
@@ -63,6 +65,8 @@ const INGEST = Math.min(Math.floor(THERAPISTS / 2), intArg('ingest', 2000));
 const CONCURRENCY = intArg('concurrency', 8);
 const BATCH = intArg('batch', 100);
 const BATCH_CONCURRENCY = intArg('batch-concurrency', 2);
+/** The batch endpoint's body: a protobuf FappAnnounceBatch (as a peer or bridge sends it), or JSON with base64url items. */
+const BATCH_BODY = choiceArg('batch-body', ['protobuf', 'json']);
 /** Rounds of re-announces of the batch sample (round r leaves out slot r, so at most SLOTS). */
 const RE_ROUNDS = Math.max(1, Math.min(SLOTS, intArg('re-rounds', 3)));
 /** Distinct full demo profiles (each with its own X-Wing key); the rest reuse their KEM key. */
@@ -388,8 +392,12 @@ async function prepareBatches(http: LoadClient, announces: readonly Uint8Array[]
   const requests: LoadRequest[] = [];
   const sizes: number[] = [];
   for (let i = 0; i < announces.length; i += BATCH) {
-    const items = announces.slice(i, i + BATCH).map(b64);
-    requests.push({ method: 'POST', path: '/api/v1/fapp/announces/batch', body: JSON.stringify({ announces: items }) });
+    const items = announces.slice(i, i + BATCH);
+    requests.push(
+      BATCH_BODY === 'protobuf'
+        ? { method: 'POST', path: '/api/v1/fapp/announces/batch', body: toBinary(FappAnnounceBatchSchema, create(FappAnnounceBatchSchema, { announces: items })), contentType: 'application/protobuf' }
+        : { method: 'POST', path: '/api/v1/fapp/announces/batch', body: JSON.stringify({ announces: items.map(b64) }) },
+    );
     sizes.push(items.length);
   }
   return { prepared: await http.prepare(requests), sizes };
@@ -417,7 +425,7 @@ async function main(): Promise<void> {
   const runStart = performance.now();
   console.log(
     `FAPP router benchmark: ${THERAPISTS} therapists x ${SLOTS} slots = ${THERAPISTS * SLOTS} slots; ${SEARCHES} searches per filter; ` +
-      `${INGEST} announces ingested one per request (${CONCURRENCY} in flight), ${INGEST} in batches of ${BATCH} (${BATCH_CONCURRENCY} in flight)`,
+      `${INGEST} announces ingested one per request (${CONCURRENCY} in flight), ${INGEST} in batches of ${BATCH} (${BATCH_BODY}, ${BATCH_CONCURRENCY} in flight)`,
   );
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`);
 
@@ -439,6 +447,18 @@ async function main(): Promise<void> {
   const authority = demoAuthority();
   let k = 0;
   const libVerify = await time(() => verifyAnnounce(data.announces[k++ % data.announces.length]!, { nowMs, trust: authority.trust }), { budgetMs: 2000, minIters: 200 });
+  // The batch endpoint's body alone, per announce: JSON text (parsed as Fastify does, then
+  // `parseAnnounceBatch`) against the protobuf FappAnnounceBatch of the same BATCH announces.
+  const parseCount = Math.min(BATCH, data.announces.length);
+  const [parseJson, parseProtobuf] = await (async () => {
+    const sample = data.announces.slice(0, parseCount);
+    const jsonBody = Buffer.from(JSON.stringify({ announces: sample.map(b64) }));
+    const protobufBody = Buffer.from(toBinary(FappAnnounceBatchSchema, create(FappAnnounceBatchSchema, { announces: sample })));
+    return [
+      await time(() => parseAnnounceBatch(JSON.parse(jsonBody.toString()) as unknown), { budgetMs: 500, minIters: 50 }),
+      await time(() => parseAnnounceBatch(protobufBody), { budgetMs: 500, minIters: 50 }),
+    ];
+  })();
 
   // -- server --
   t0 = performance.now();
@@ -717,6 +737,8 @@ async function main(): Promise<void> {
     console.log(row(['raw node:crypto Ed25519 verify (announce-sized message)', `${rawVerify.opsPerSec.toFixed(0)}/s`], W2));
     console.log(row([`raw verify again, around the batch ingest`, `${rawNearBatch.toFixed(0)}/s`], W2));
     console.log(row(['verifyAnnounce alone (decode, 2 verifies, validation; no DB)', `${libVerify.opsPerSec.toFixed(0)}/s`], W2));
+    const perItem = (t: { msPerOp: number }) => `${((t.msPerOp * 1000) / parseCount).toFixed(2)} us per announce`;
+    console.log(row([`batch body alone (${parseCount} announces): JSON ${perItem(parseJson)}, protobuf ${perItem(parseProtobuf)}`, ''], W2));
     const cpu = (f: Floor) => (f.cpuUs === null ? '' : `its backends' CPU ${f.cpuUs.toFixed(0)} us per announce`);
     console.log(row([`repository write of one announce alone (${CONCURRENCY} in flight)`, `${upsertOne.rate.toFixed(0)}/s`, cpu(upsertOne)], W2));
     console.log(row([`repository write of ${BATCH} announces alone (${BATCH_CONCURRENCY} in flight, slots unchanged)`, `${upsertBatch.rate.toFixed(0)}/s`, cpu(upsertBatch)], W2));
@@ -724,10 +746,10 @@ async function main(): Promise<void> {
     console.log(row([`database floor: their re-announce by a plain UPDATE + DELETE (the same way)`, `${stored.reannounce.rate.toFixed(0)}/s`, cpu(stored.reannounce)], W2));
     console.log(row([`ingest of ${sizes.single} via POST /fapp/announces (${CONCURRENCY} in flight)`, `${ingestRate.toFixed(0)}/s`], W2));
     console.log(`  ${describeCpu(singleCpu)}`);
-    console.log(row([`ingest of ${sizes.batch} via POST /fapp/announces/batch (${BATCH} each, ${BATCH_CONCURRENCY} in flight)`, `${batchRate.toFixed(0)}/s`], W2));
+    console.log(row([`ingest of ${sizes.batch} via POST /fapp/announces/batch (${BATCH} each, ${BATCH_BODY}, ${BATCH_CONCURRENCY} in flight)`, `${batchRate.toFixed(0)}/s`], W2));
     console.log(`  ${describeCpu(batchCpu)}`);
     console.log(row([`raw verify again, around the re-announces`, `${rawNearRe.toFixed(0)}/s`], W2));
-    console.log(row([`re-announces of the same ${sizes.re / RE_ROUNDS}, ${RE_ROUNDS} rounds (${sizes.re}) via the batch endpoint`, `${reRate.toFixed(0)}/s`], W2));
+    console.log(row([`re-announces of the same ${sizes.re / RE_ROUNDS}, ${RE_ROUNDS} rounds (${sizes.re}) via the batch endpoint (${BATCH_BODY})`, `${reRate.toFixed(0)}/s`], W2));
     console.log(`  ${describeCpu(reCpu)}`);
     const ingestRatio = ingestRate / rawVerify.opsPerSec;
     const batchRatio = batchRate / rawNearBatch;

@@ -118,6 +118,8 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit() {
+    // Ready before the first batch arrives (a worker takes tens of milliseconds to start).
+    this.pool?.start();
     await this.reloadRevocations();
     // Other instances may apply a newer list; pick it up.
     this.reloadTimer = setInterval(() => void this.reloadRevocations().catch(() => undefined), REVOCATION_RELOAD_MS);

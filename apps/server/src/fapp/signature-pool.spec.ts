@@ -37,6 +37,18 @@ describe('SignaturePool', () => {
     expect(got.filter(Boolean)).toHaveLength(13);
   });
 
+  it('starts its workers ahead of the first checks when asked to, and stops them on close', async () => {
+    const own = new SignaturePool(2);
+    expect(own.running).toBe(0);
+    own.start();
+    expect(own.running).toBe(2);
+    const { checks: cs } = checks();
+    expect(await own.verifyAll(cs)).toEqual(await pool.verifyAll(cs));
+    expect(own.running).toBe(2);
+    await own.close();
+    expect(own.running).toBe(0);
+  });
+
   it('serves concurrent callers independently', async () => {
     const { checks: cs } = checks();
     const [a, b, c] = await Promise.all([pool.verifyAll(cs), pool.verifyAll(cs.slice().reverse()), pool.verifyAll([])]);

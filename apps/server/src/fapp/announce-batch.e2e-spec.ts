@@ -369,5 +369,4 @@ describe('POST /fapp/announces (single ingests)', () => {
       spy.mockRestore();
     }
   });
-
 });

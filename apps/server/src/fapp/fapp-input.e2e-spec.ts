@@ -1,7 +1,7 @@
 // Arbitrary input to every FAPP route: whatever a client sends (any JSON, any bytes in a
-// base64url field, any bytes as a protobuf body, a valid message with bytes flipped or cut, any path or query), the answer is
-// a 2xx or a 4xx problem+json with a stable code, never a 5xx, and nothing is stored that a
-// valid request did not send.
+// base64url field, any bytes as a protobuf body, a valid message with bytes flipped or cut, any
+// path or query), the answer is a 2xx or a 4xx problem+json with a stable code, never a 5xx, and
+// nothing is stored that a valid request did not send.
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { generateKemKeyPair, generateSigningKeyPair, toHex, verifyStamp } from '@qpc/crypto';
 import { buildAnnounce, createReservation, createTrustStore, signChallenge, stampContext, verifyAnnounce } from '@qpc/fapp';

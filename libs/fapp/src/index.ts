@@ -6,6 +6,7 @@
  */
 export { FappError, FAPP_ERROR_CODES, isFappError, type FappErrorCode } from './errors.js';
 export * from './limits.js';
+export * from './batch.js';
 export { isValidPlz, assertPlz, isValidPlzPrefix, assertPlzPrefix, UNASSIGNED_LEITREGIONEN, MIN_PLZ, MAX_PLZ } from './plz.js';
 export { isValidLanguage, assertLanguage, LANGUAGE_CODES, SIGN_LANGUAGE_CODES } from './language.js';
 export {

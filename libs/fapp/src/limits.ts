@@ -35,6 +35,10 @@ export const MAX_REVOKED_PER_LIST = 100_000;
 /** Revocation lists may be larger than other messages. */
 export const MAX_REVOCATION_LIST_BYTES = 2 * 1024 * 1024;
 
+/** One batch of announces (the server's batch endpoint, spec §13.1): items, and their bytes in all. */
+export const ANNOUNCE_BATCH_MAX_COUNT = 200;
+export const ANNOUNCE_BATCH_MAX_BYTES = 512 * 1024;
+
 export const DEFAULT_QUERY_LIMIT = 50;
 export const MAX_QUERY_LIMIT = 500;
 export const MAX_QUERY_FILTER_VALUES = 16;

@@ -1,7 +1,6 @@
-import { fromBinary } from '@bufbuild/protobuf';
-import { FappAnnounceBatchSchema } from '@qpc/proto';
+import { decodeAnnounceBatch } from '@qpc/fapp';
 import { BASE64URL } from '../common/dto.js';
-import { ServerError, type FieldProblem } from '../common/server-error.js';
+import type { FieldProblem } from '../common/server-error.js';
 import { invalidRequest } from '../common/validation.js';
 
 /** One item of a batch: at most this many base64url characters in JSON, or bytes in protobuf (the same size). */
@@ -18,7 +17,8 @@ export interface AnnounceBatchBody {
  * - `application/json` `{announces: [base64url…]}`: a non-empty list of base64url strings of at
  *   most 48 000 characters, and no other property;
  * - `application/protobuf` `FappAnnounceBatch` (a Buffer from the content-type parser): bytes the
- *   decoder rejects are 400 `fapp.malformed`; a non-empty list of items of at most 36 000 bytes.
+ *   decoder rejects are FappError MALFORMED (400 `fapp.malformed`); a non-empty list of items of
+ *   at most 36 000 bytes.
  * Anything else is 400 `request.invalid`. The count and total-size limits are the service's.
  */
 export function parseAnnounceBatch(value: unknown): AnnounceBatchBody {
@@ -26,12 +26,9 @@ export function parseAnnounceBatch(value: unknown): AnnounceBatchBody {
 }
 
 function fromProtobuf(body: Uint8Array): AnnounceBatchBody {
-  let items: Uint8Array[];
-  try {
-    items = fromBinary(FappAnnounceBatchSchema, body).announces;
-  } catch (e) {
-    throw new ServerError('fapp.malformed', 400, `body is not a qpc.v1.FappAnnounceBatch: ${(e as Error).message}`);
-  }
+  // No size limit of its own: the body limit bounds the bytes, and the service's count and size
+  // limits answer with their own codes.
+  const items = decodeAnnounceBatch(body, Number.POSITIVE_INFINITY);
   if (items.length === 0) throw invalidRequest([{ field: 'announces', messages: ['announces must contain at least 1 item'] }]);
   const problems: FieldProblem[] = [];
   items.forEach((item, i) => {

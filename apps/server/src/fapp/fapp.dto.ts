@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { DEFAULT_QUERY_LIMIT } from '@qpc/fapp';
+import { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT, DEFAULT_QUERY_LIMIT } from '@qpc/fapp';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { BASE64URL, base64UrlBody, IsBase64Url } from '../common/dto.js';
@@ -28,8 +28,7 @@ export class AnnounceAcceptedDto {
 }
 
 /** Bounds of one POST /fapp/announces/batch (also in docs/specs/fapp-protocol.md §13). */
-export const ANNOUNCE_BATCH_MAX_COUNT = 200;
-export const ANNOUNCE_BATCH_MAX_BYTES = 512 * 1024;
+export { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT } from '@qpc/fapp';
 
 /**
  * `POST /fapp/announces/batch` in JSON; the same route takes a protobuf `FappAnnounceBatch`.

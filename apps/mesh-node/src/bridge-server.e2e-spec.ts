@@ -17,7 +17,7 @@ interface InjectResponse {
   body: string;
 }
 interface ServerTestApp {
-  app: { inject(o: { method: string; url: string; headers?: Record<string, string>; payload?: string }): Promise<InjectResponse> };
+  app: { inject(o: { method: string; url: string; headers?: Record<string, string>; payload?: string | Buffer }): Promise<InjectResponse> };
   close(): Promise<void>;
 }
 interface TestAppModule {
@@ -33,9 +33,18 @@ let a: MeshNode;
 let b: RunningNode;
 const aEvents: MeshEvent[] = [];
 
+/** Requests the bridge made, by method and path. */
+const requests: string[] = [];
+/** While set, the bridge's POSTs wait for it before they reach the server. */
+let gate: Promise<void> | undefined;
+
 const serverFetch: FetchLike = async (url, init) => {
   const u = new URL(url);
-  const res = await server.app.inject({ method: init?.method ?? 'GET', url: `${u.pathname}${u.search}`, headers: init?.headers ?? {}, ...(init?.body ? { payload: init.body } : {}) });
+  requests.push(`${init?.method ?? 'GET'} ${u.pathname}`);
+  if (init?.method === 'POST') await gate;
+  const body = init?.body;
+  const payload = body === undefined ? {} : { payload: typeof body === 'string' ? body : Buffer.from(body) };
+  const res = await server.app.inject({ method: init?.method ?? 'GET', url: `${u.pathname}${u.search}`, headers: init?.headers ?? {}, ...payload });
   return { ok: res.statusCode < 300, status: res.statusCode, json: async () => JSON.parse(res.body) as unknown };
 };
 
@@ -46,7 +55,7 @@ async function serverRegion(prefix: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  data = buildDemoDataset({ therapists: 40, now: T0, seed: 'mesh-bridge-server-e2e' });
+  data = buildDemoDataset({ therapists: 200, now: T0, seed: 'mesh-bridge-server-e2e' });
   // Typed by hand and loaded by path: the server's sources are type-checked by its own project.
   const serverTest = '../../server/test/app.js';
   const { createTestApp } = (await import(serverTest)) as TestAppModule;
@@ -89,6 +98,30 @@ describe('bridge to the real server', () => {
     const t = inRegion()[0]!;
     expect((await a.publishAnnounce(t.announce)).kind).toBe('accepted');
     await expect.poll(async () => (await serverRegion('10')).map((x) => toHex(fromBase64Url(x)))).toContain(toHex(t.announce));
+  });
+
+  it('a burst of announces from the mesh reaches the server in two batches, each announce counted', async () => {
+    const burst = inRegion().slice(2, 12);
+    expect(burst.length).toBe(10);
+    const before = requests.filter((r) => r === 'POST /api/v1/fapp/announces/batch').length;
+    const pushed = b.bridge!.counters.pushed;
+    // The first push waits at the gate until b has accepted the whole burst from the mesh.
+    let open!: () => void;
+    gate = new Promise<void>((resolve) => (open = resolve));
+    for (const t of burst) expect((await a.publishAnnounce(t.announce)).kind).toBe('accepted');
+    await expect.poll(() => burst.every((t) => b.node.store.byTherapist.has(toHex(t.signing.publicKey)))).toBe(true);
+    gate = undefined;
+    open();
+    const held = async () => {
+      const region = new Set((await serverRegion('10')).map((x) => toHex(fromBase64Url(x))));
+      return burst.filter((t) => region.has(toHex(t.announce))).length;
+    };
+    await expect.poll(held).toBe(burst.length);
+    await expect.poll(() => b.bridge!.counters.pushed).toBe(pushed + burst.length);
+    expect(b.bridge!.counters.pushFailed).toBe(0);
+    const batches = requests.filter((r) => r === 'POST /api/v1/fapp/announces/batch').length - before;
+    // The first announce alone, then the nine that arrived while it was in flight together.
+    expect(batches).toBe(2);
   });
 
   it('an announce posted to the server reaches a mesh node that has no server', async () => {

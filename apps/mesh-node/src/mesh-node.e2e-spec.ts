@@ -1,4 +1,5 @@
 import { meshAddress, sha256, signingKeyPairFromSeed, toBase64Url, toHex, utf8 } from '@qpc/crypto';
+import { decodeAnnounceBatch } from '@qpc/fapp';
 import { createMeshEnvelope, createMeshNode } from '@qpc/mesh';
 import { buildDemoDataset, type DemoDataset } from '@qpc/seed';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,12 +24,13 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'qpc-node-'));
   // A stand-in for the server's two FAPP routes the bridge uses (the real ones are tested in apps/server).
   server = createServer((req, res) => {
-    if (req.method === 'POST' && req.url === '/api/v1/fapp/announces') {
-      let body = '';
-      req.on('data', (c: Buffer) => (body += c.toString()));
+    if (req.method === 'POST' && req.url === '/api/v1/fapp/announces/batch' && req.headers['content-type'] === 'application/protobuf') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        posted.push((JSON.parse(body) as { announce: string }).announce);
-        res.writeHead(201, { 'content-type': 'application/json' }).end('{}');
+        const items = decodeAnnounceBatch(new Uint8Array(Buffer.concat(chunks)));
+        posted.push(...items.map(toBase64Url));
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ results: items.map((_, index) => ({ index, status: 'stored' })) }));
       });
       return;
     }

@@ -14,7 +14,6 @@
 // endpoint, into that full database: those are the ingest figures.
 // The server runs in this process: with the V8 settings of its own main.ts.
 import '../../apps/server/src/v8-flags.js';
-import { create, toBinary } from '@bufbuild/protobuf';
 import { createHash, createPublicKey, sign as nodeSign, verify as nodeVerify, createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -22,8 +21,8 @@ import { cpus, totalmem } from 'node:os';
 import { constants as perfConstants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { Writable } from 'node:stream';
 import { signingKeyPairFromSeed, toHex } from '@qpc/crypto';
-import { type AnnounceInput, buildAnnounce, DEFAULT_ANNOUNCE_TTL_MS, verifyAnnounce, type SlotFilter, type VerifiedAnnounce } from '@qpc/fapp';
-import { FappAnnounceBatchSchema, Kostentraeger, Terminart } from '@qpc/proto';
+import { type AnnounceInput, buildAnnounce, encodeAnnounceBatch, DEFAULT_ANNOUNCE_TTL_MS, verifyAnnounce, type SlotFilter, type VerifiedAnnounce } from '@qpc/fapp';
+import { Kostentraeger, Terminart } from '@qpc/proto';
 import {
   buildDemoTherapist,
   DEMO_AUTHORITY_NAME,
@@ -395,7 +394,7 @@ async function prepareBatches(http: LoadClient, announces: readonly Uint8Array[]
     const items = announces.slice(i, i + BATCH);
     requests.push(
       BATCH_BODY === 'protobuf'
-        ? { method: 'POST', path: '/api/v1/fapp/announces/batch', body: toBinary(FappAnnounceBatchSchema, create(FappAnnounceBatchSchema, { announces: items })), contentType: 'application/protobuf' }
+        ? { method: 'POST', path: '/api/v1/fapp/announces/batch', body: encodeAnnounceBatch(items), contentType: 'application/protobuf' }
         : { method: 'POST', path: '/api/v1/fapp/announces/batch', body: JSON.stringify({ announces: items.map(b64) }) },
     );
     sizes.push(items.length);
@@ -453,7 +452,7 @@ async function main(): Promise<void> {
   const [parseJson, parseProtobuf] = await (async () => {
     const sample = data.announces.slice(0, parseCount);
     const jsonBody = Buffer.from(JSON.stringify({ announces: sample.map(b64) }));
-    const protobufBody = Buffer.from(toBinary(FappAnnounceBatchSchema, create(FappAnnounceBatchSchema, { announces: sample })));
+    const protobufBody = Buffer.from(encodeAnnounceBatch(sample));
     return [
       await time(() => parseAnnounceBatch(JSON.parse(jsonBody.toString()) as unknown), { budgetMs: 500, minIters: 50 }),
       await time(() => parseAnnounceBatch(protobufBody), { budgetMs: 500, minIters: 50 }),

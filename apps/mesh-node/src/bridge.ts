@@ -90,14 +90,17 @@ export class ServerBridge {
       while (this.queue.length > 0) {
         const waiting = this.queue;
         this.queue = [];
-        // The node accepts nothing larger, so this only guards the batching.
-        const fits = waiting.filter((w) => w.bytes.byteLength <= MAX_MESSAGE_BYTES);
-        if (fits.length < waiting.length) {
-          this.counters.pushFailed += waiting.length - fits.length;
-          this.opts.log?.({ event: 'bridge_push_failed', status: 0, reason: 'too large' });
+        try {
+          // The node accepts nothing larger, so this only guards the batching.
+          const fits = waiting.filter((w) => w.bytes.byteLength <= MAX_MESSAGE_BYTES);
+          if (fits.length < waiting.length) {
+            this.counters.pushFailed += waiting.length - fits.length;
+            this.opts.log?.({ event: 'bridge_push_failed', status: 0, reason: 'too large' });
+          }
+          for (const batch of announceBatches(fits.map((w) => w.bytes))) await this.pushBatch(batch);
+        } finally {
+          for (const w of waiting) w.done();
         }
-        for (const batch of announceBatches(fits.map((w) => w.bytes))) await this.pushBatch(batch);
-        for (const w of waiting) w.done();
       }
     } finally {
       this.pushing = false;
@@ -119,7 +122,7 @@ export class ServerBridge {
         return;
       }
       const answer = (await res.json()) as BatchAnswer;
-      const results = Array.isArray(answer.results) ? answer.results : [];
+      const results = Array.isArray(answer.results) ? answer.results.slice(0, batch.length) : [];
       for (const r of results) {
         if (r.status !== 'rejected' || r.code === STALE) this.counters.pushed++;
         else {

@@ -91,7 +91,7 @@ export class ServerBridge {
         const waiting = this.queue;
         this.queue = [];
         try {
-          // The node accepts nothing larger, so this only guards the batching.
+          // announceBatches takes announces no server refuses for their size; the node accepts no larger ones.
           const fits = waiting.filter((w) => w.bytes.byteLength <= MAX_MESSAGE_BYTES);
           if (fits.length < waiting.length) {
             this.counters.pushFailed += waiting.length - fits.length;

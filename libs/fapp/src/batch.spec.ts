@@ -19,12 +19,11 @@ describe('FappAnnounceBatch', () => {
     expect(decodeAnnounceBatch(encodeAnnounceBatch(items))).toEqual(items);
   });
 
-  it('rejects bytes the decoder cannot read as MALFORMED, and a body over the limit as TOO_LARGE', () => {
+  it('rejects bytes the decoder cannot read as MALFORMED', () => {
     const good = encodeAnnounceBatch([item(40)]);
     expect(code(() => decodeAnnounceBatch(good.subarray(0, good.length - 1)))).toBe('MALFORMED');
     expect(code(() => decodeAnnounceBatch(Uint8Array.of(0x0f, 0x00)))).toBe('MALFORMED');
-    expect(code(() => decodeAnnounceBatch(good, good.length - 1))).toBe('TOO_LARGE');
-    expect(decodeAnnounceBatch(good, good.length)).toHaveLength(1);
+    expect(decodeAnnounceBatch(good)).toHaveLength(1);
   });
 });
 
@@ -41,9 +40,5 @@ describe('announceBatches', () => {
     expect(bySize.map((b) => b.length)).toEqual([perBatch, perBatch, 40 - 2 * perBatch]);
     for (const b of bySize) expect(b.reduce((n, x) => n + x.byteLength, 0)).toBeLessThanOrEqual(ANNOUNCE_BATCH_MAX_BYTES);
     expect(announceBatches([])).toEqual([]);
-  });
-
-  it('refuses an announce that no server would take (TOO_LARGE)', () => {
-    expect(code(() => announceBatches([item(10), item(MAX_MESSAGE_BYTES + 1)]))).toBe('TOO_LARGE');
   });
 });

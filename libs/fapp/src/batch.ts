@@ -1,8 +1,7 @@
 import { create, toBinary } from '@bufbuild/protobuf';
 import { FappAnnounceBatchSchema } from '@qpc/proto';
 import { decodeMessage } from './codec.js';
-import { fail } from './errors.js';
-import { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT, MAX_MESSAGE_BYTES } from './limits.js';
+import { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT } from './limits.js';
 
 /**
  * Many signed announces as one `FappAnnounceBatch` (spec §2.9): the protobuf body of the
@@ -13,25 +12,24 @@ export function encodeAnnounceBatch(announces: readonly Uint8Array[]): Uint8Arra
 }
 
 /**
- * The items of a `FappAnnounceBatch`, as views into `bytes`. Bytes the decoder rejects are
- * MALFORMED; a body larger than any batch the limits allow (`maxBytes`, by default the items'
- * total limit plus their framing) is TOO_LARGE. The items themselves are not checked here.
+ * The items of a `FappAnnounceBatch`, as views into `bytes`; bytes the decoder rejects are
+ * MALFORMED. The caller bounds `bytes` (the server: its body limit), and the items are checked
+ * as announces, one by one, afterwards.
  */
-export function decodeAnnounceBatch(bytes: Uint8Array, maxBytes = ANNOUNCE_BATCH_MAX_BYTES + ANNOUNCE_BATCH_MAX_COUNT * 8): Uint8Array[] {
-  return decodeMessage(FappAnnounceBatchSchema, bytes, maxBytes).announces;
+export function decodeAnnounceBatch(bytes: Uint8Array): Uint8Array[] {
+  return decodeMessage(FappAnnounceBatchSchema, bytes, Number.POSITIVE_INFINITY).announces;
 }
 
 /**
  * Splits announces into batches within the limits (at most ANNOUNCE_BATCH_MAX_COUNT items and
- * ANNOUNCE_BATCH_MAX_BYTES in all), in order. An announce over MAX_MESSAGE_BYTES can never be
- * accepted: it is TOO_LARGE here rather than a rejected item later.
+ * ANNOUNCE_BATCH_MAX_BYTES in all), in order. Each announce must be at most MAX_MESSAGE_BYTES
+ * (no server accepts a larger one), so that every batch fits.
  */
 export function announceBatches(announces: readonly Uint8Array[]): Uint8Array[][] {
   const out: Uint8Array[][] = [];
   let current: Uint8Array[] = [];
   let size = 0;
   for (const a of announces) {
-    if (a.byteLength > MAX_MESSAGE_BYTES) fail('TOO_LARGE', `announce of ${a.byteLength} bytes exceeds ${MAX_MESSAGE_BYTES}`);
     if (current.length === ANNOUNCE_BATCH_MAX_COUNT || size + a.byteLength > ANNOUNCE_BATCH_MAX_BYTES) {
       out.push(current);
       current = [];

@@ -6,7 +6,7 @@ import { invalidRequest } from './validation.js';
 /** base64url (RFC 4648 §5) without padding: how binary values travel in request bodies. */
 export const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
-const BASE64URL_MESSAGE = 'must be base64url (RFC 4648 §5, no padding)';
+export const BASE64URL_MESSAGE = 'must be base64url (RFC 4648 §5, no padding)';
 
 /** A required base64url string field of at most `maxLength` characters. */
 export function IsBase64Url(maxLength: number): PropertyDecorator {
@@ -36,10 +36,15 @@ export function base64UrlBody<K extends string>(maxLengths: Readonly<Record<K, n
               : `${name} ${BASE64URL_MESSAGE}`;
       if (message) problems.push({ field: name, messages: [message] });
     }
-    for (const key of Object.keys(body)) {
-      if (!Object.prototype.hasOwnProperty.call(maxLengths, key)) problems.push({ field: key, messages: [`property ${key} should not exist`] });
-    }
+    problems.push(...unknownProperties(body, names));
     if (problems.length > 0) throw invalidRequest(problems);
     return Object.fromEntries(names.map((n) => [n, body[n]])) as Record<K, string>;
   };
+}
+
+/** One problem per property of a JSON body that is not one of `known` (the pipe's whitelist rule). */
+export function unknownProperties(body: Record<string, unknown>, known: readonly string[]): FieldProblem[] {
+  return Object.keys(body)
+    .filter((key) => !known.includes(key))
+    .map((key) => ({ field: key, messages: [`property ${key} should not exist`] }));
 }

@@ -1,5 +1,5 @@
 import { decodeAnnounceBatch } from '@qpc/fapp';
-import { BASE64URL } from '../common/dto.js';
+import { BASE64URL, BASE64URL_MESSAGE, unknownProperties } from '../common/dto.js';
 import type { FieldProblem } from '../common/server-error.js';
 import { invalidRequest } from '../common/validation.js';
 
@@ -26,9 +26,8 @@ export function parseAnnounceBatch(value: unknown): AnnounceBatchBody {
 }
 
 function fromProtobuf(body: Uint8Array): AnnounceBatchBody {
-  // No size limit of its own: the body limit bounds the bytes, and the service's count and size
-  // limits answer with their own codes.
-  const items = decodeAnnounceBatch(body, Number.POSITIVE_INFINITY);
+  // The body limit bounds the bytes; the service's count and size limits answer with their own codes.
+  const items = decodeAnnounceBatch(body);
   if (items.length === 0) throw invalidRequest([{ field: 'announces', messages: ['announces must contain at least 1 item'] }]);
   const problems: FieldProblem[] = [];
   items.forEach((item, i) => {
@@ -42,9 +41,7 @@ function fromProtobuf(body: Uint8Array): AnnounceBatchBody {
 
 function fromJson(value: unknown): AnnounceBatchBody {
   const body = typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-  const problems: FieldProblem[] = Object.keys(body)
-    .filter((key) => key !== 'announces')
-    .map((key) => ({ field: key, messages: [`property ${key} should not exist`] }));
+  const problems = unknownProperties(body, ['announces']);
   const list = body['announces'];
   if (!Array.isArray(list)) problems.push({ field: 'announces', messages: ['announces must be an array'] });
   else if (list.length === 0) problems.push({ field: 'announces', messages: ['announces must contain at least 1 item'] });
@@ -57,7 +54,7 @@ function fromJson(value: unknown): AnnounceBatchBody {
             ? `each item of announces must be shorter than or equal to ${ANNOUNCE_BATCH_ITEM_MAX_CHARS} characters`
             : BASE64URL.test(item)
               ? undefined
-              : 'each item of announces must be base64url (RFC 4648 §5, no padding)';
+              : `each item of announces ${BASE64URL_MESSAGE}`;
       if (message) problems.push({ field: `announces.${i}`, messages: [message] });
     });
   }

@@ -163,6 +163,25 @@ describe('the announce write', () => {
     expect(writes[1]).toMatch(/Tid Scan on fapp_slot/);
   });
 
+  it('keeps an envelope of a few KB in the announce row, not in the TOAST relation (migration 1765200000000)', async () => {
+    const toast: { rel: string }[] = await ds.query(`SELECT reltoastrelid::regclass::text AS rel FROM pg_class WHERE relname = 'fapp_announce'`);
+    const toastRows = async () => Number(((await ds.query(`SELECT count(*) AS n FROM ${toast[0]!.rel}`)) as { n: string }[])[0]!.n);
+    const before = await toastRows();
+    const therapist = generateSigningKeyPair();
+    // 40 slots: a row well past the default target of about 2 KB, which moved the envelope out of line.
+    const first = write(therapist, 1, range(1, 40));
+    const second = write(therapist, 2, range(2, 40));
+    expect(first.envelope.byteLength).toBeGreaterThan(2_500);
+    await repo.upsertAnnounces([first]);
+    await repo.upsertAnnounces([second]);
+    expect(await toastRows()).toBe(before);
+    const sizes: { stored: number; external: boolean }[] = await ds.query(
+      `SELECT pg_column_size(envelope) AS stored, pg_column_size(envelope) < octet_length(envelope) AS external FROM fapp_announce WHERE therapist_id = $1`,
+      [second.a.therapistId],
+    );
+    expect(sizes[0]).toEqual({ stored: second.envelope.byteLength + 4, external: false });
+  });
+
   const call = (params: unknown[]) => ds.query(ANNOUNCE_WRITE_SQL, params);
   const count = async () => Number(((await ds.query(`SELECT count(*) AS n FROM fapp_announce`)) as { n: string }[])[0]!.n);
 

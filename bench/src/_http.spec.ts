@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadClient, type LoadClient } from './_http.js';
+import { bareServer, loadClient, type LoadClient, serverTimer } from './_http.js';
 
 // A server that answers each request with its method, path and body; `/status/N` answers N.
 // It holds its answers until `gate` requests are waiting, then answers them all: a client that
@@ -110,6 +110,37 @@ describe('the benchmarks’ load client', () => {
       await expect(lost.run([{ method: 'GET', path: '/' }], { concurrency: 1 })).rejects.toThrow(/load client: .*ECONNREFUSED/);
     } finally {
       await lost.close();
+    }
+  });
+
+  it('times the requests the server handles while its timer runs, each within the client’s latency', async () => {
+    const timer = serverTimer(server);
+    await client.run([{ method: 'GET', path: '/before' }], { concurrency: 1 });
+    timer.start();
+    const res = await client.run(
+      Array.from({ length: 8 }, (_, i) => ({ method: 'GET' as const, path: `/timed/${i}` })),
+      { concurrency: 1 },
+    );
+    const times = timer.stop();
+    await client.run([{ method: 'GET', path: '/after' }], { concurrency: 1 });
+    expect(times).toHaveLength(8);
+    times.forEach((t, i) => {
+      expect(t).toBeGreaterThan(0);
+      expect(t).toBeLessThanOrEqual(res.latencies[i]!);
+    });
+    expect(timer.stop()).toEqual([]);
+  });
+
+  it('has a bare server answer every request with the same body', async () => {
+    const bare = await bareServer('{"results":[1,2,3]}');
+    const other = loadClient(bare.port);
+    try {
+      const res = await other.run([{ method: 'GET', path: '/a' }, { method: 'POST', path: '/b', body: '{}' }], { concurrency: 1, bodies: true });
+      expect([...res.statuses]).toEqual([200, 200]);
+      expect(res.bodies).toEqual(['{"results":[1,2,3]}', '{"results":[1,2,3]}']);
+    } finally {
+      await other.close();
+      await bare.close();
     }
   });
 });

@@ -12,6 +12,9 @@
 //   machine's two cores with the server and the database, as a load generator on the same
 //   machine does. Each request's latency is taken in the worker, from writing the request to
 //   the last byte of the response.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 
 export interface LoadRequest {
@@ -142,5 +145,61 @@ export function loadClient(port: number): LoadClient {
       worker.postMessage({ close: true });
       await worker.terminate();
     },
+  };
+}
+
+/** Times requests inside the server: see `serverTimer`. */
+export interface ServerTimer {
+  /** Times the requests that arrive from now on. */
+  start(): void;
+  /** Stops timing; the milliseconds of each request timed since `start`, in the order they arrived. */
+  stop(): number[];
+}
+
+/**
+ * The time each request spends in `server`'s process, from its headers parsed (the `request`
+ * event) to its response's last byte handed to the socket (`finish`), for the benchmarks that host
+ * the server: beside the load client's latency it tells the server's own time from the time a
+ * request spends in the kernel, in the client's thread and waiting for a core. A request still
+ * in flight at `stop` is not counted.
+ */
+export function serverTimer(server: Server): ServerTimer {
+  let into: number[] | undefined;
+  server.prependListener('request', (_req, res) => {
+    const times = into;
+    if (!times) return;
+    const i = times.length;
+    times.push(NaN);
+    const started = performance.now();
+    res.once('finish', () => {
+      times[i] = performance.now() - started;
+    });
+  });
+  return {
+    start() {
+      into = [];
+    },
+    stop() {
+      const times = into ?? [];
+      into = undefined;
+      return times.filter((t) => !Number.isNaN(t));
+    },
+  };
+}
+
+/**
+ * A bare `node:http` server on 127.0.0.1 that answers every request with `body` as JSON: no
+ * framework, no routing, no work. Timed through the same load client, it is the floor of a
+ * request over loopback on this machine, against which the server's figures are read.
+ */
+export async function bareServer(body: string): Promise<{ port: number; close(): Promise<void> }> {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((resolve, reject) => server.close((e) => (e ? reject(e) : resolve()))),
   };
 }

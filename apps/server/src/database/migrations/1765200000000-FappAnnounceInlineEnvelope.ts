@@ -18,6 +18,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * the search does not read: it reaches announce rows by key.
  *
  * Only rows written from now on are affected; stored rows move inline at their next re-announce.
+ * Setting the parameter takes a SHARE UPDATE EXCLUSIVE lock and rewrites nothing, so reads and
+ * writes of announces go on while it runs.
  */
 export class FappAnnounceInlineEnvelope1765200000000 implements MigrationInterface {
   name = 'FappAnnounceInlineEnvelope1765200000000';

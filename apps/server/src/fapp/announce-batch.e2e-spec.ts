@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { generateKemKeyPair, generateSigningKeyPair, type SigningKeyPair, toHex } from '@qpc/crypto';
-import { buildAnnounce, forwardEnvelope, issueAttestation, type AnnounceInput } from '@qpc/fapp';
+import { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT, buildAnnounce, forwardEnvelope, issueAttestation, type AnnounceInput } from '@qpc/fapp';
 import { Altersgruppe, Fachrichtung, FappAnnounceBatchSchema, FappSignedSchema, Kostentraeger, Modalitaet, Terminart } from '@qpc/proto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createTestApp, TestClock, type TestApp } from '../../test/app.js';
 import { loadConfig } from '../config/config.js';
 import { ANNOUNCE_BATCH_ITEM_MAX_BYTES, ANNOUNCE_BATCH_ITEM_MAX_CHARS } from './announce-batch-body.js';
-import { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT } from './fapp.dto.js';
 import { FappRepository } from './fapp.repository.js';
 
 // POST /api/v1/fapp/announces/batch: per-item results, limits, supersede and duplicates

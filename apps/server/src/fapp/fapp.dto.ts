@@ -27,9 +27,6 @@ export class AnnounceAcceptedDto {
   @ApiProperty() expiresAt: string;
 }
 
-/** Bounds of one POST /fapp/announces/batch (also in docs/specs/fapp-protocol.md §13). */
-export { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT } from '@qpc/fapp';
-
 /**
  * `POST /fapp/announces/batch` in JSON; the same route takes a protobuf `FappAnnounceBatch`.
  * Parsed by `parseAnnounceBatch` (both forms) rather than by class-validator: peers and bridges

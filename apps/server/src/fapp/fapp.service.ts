@@ -17,13 +17,15 @@ import {
   openEnvelope,
   DEFAULT_QUERY_LIMIT,
   sameAnnounce,
+  ANNOUNCE_BATCH_MAX_BYTES,
+  ANNOUNCE_BATCH_MAX_COUNT,
 } from '@qpc/fapp';
 import { FappKind, FappSignedSchema } from '@qpc/proto';
 import { Clock } from '../common/clock.js';
 import { toProblem } from '../common/problem.filter.js';
 import { ServerError } from '../common/server-error.js';
 import { ServerConfig } from '../config/config.js';
-import { ANNOUNCE_BATCH_MAX_BYTES, ANNOUNCE_BATCH_MAX_COUNT, type AnnounceBatchItemDto, type AnnounceBatchResultDto } from './fapp.dto.js';
+import { type AnnounceBatchItemDto, type AnnounceBatchResultDto } from './fapp.dto.js';
 import { announceWrite, type AnnounceWrite, FappRepository } from './fapp.repository.js';
 import { FappSearchIndex } from './search-index.js';
 import { RevocationRepository } from './revocation.repository.js';

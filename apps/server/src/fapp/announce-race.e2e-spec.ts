@@ -111,7 +111,7 @@ describe('an expiry and a re-announce of one therapist at once', () => {
       await holder.startTransaction();
       await holder.query(`SELECT 1 FROM fapp_announce WHERE therapist_id = $1 FOR UPDATE`, [id]);
     }
-    const expiry = repo.collectGarbage(T0, 0);
+    const expiry = repo.retireAnnounces(T0);
     if (forced) await waitingForLocks(1);
     const stored = repo.upsertAnnounces([again]);
     if (forced) {

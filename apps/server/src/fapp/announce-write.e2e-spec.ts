@@ -182,6 +182,34 @@ describe('the announce write', () => {
     expect(sizes[0]).toEqual({ stored: second.envelope.byteLength + 4, external: false });
   });
 
+  it('updates a re-announced row in place, touching none of its indexes (migration 1765300000000)', async () => {
+    const therapist = generateSigningKeyPair();
+    await repo.upsertAnnounces([write(therapist, 1, [1, 2, 3])]);
+    // A minute later, as a therapist's next announce: a new sequence, issue and expiry time and
+    // envelope; the same key, PLZ, attestation and slots.
+    const next = plainAnnounceWrite(therapist, 2, [1, 2, 3], T0 + 60_000);
+    expect(next.a.expiresAtMs).toBe(T0 + 60_000 + 7 * 24 * 3600_000);
+    // The backend's counts not yet reported; none are reported while a transaction is open.
+    const qr = ds.createQueryRunner();
+    const counts = async () => {
+      const rows: { updated: string; hot: string }[] = await qr.query(
+        `SELECT pg_stat_get_xact_tuples_updated('fapp_announce'::regclass) AS updated, pg_stat_get_xact_tuples_hot_updated('fapp_announce'::regclass) AS hot`,
+      );
+      return { updated: Number(rows[0]!.updated), hot: Number(rows[0]!.hot) };
+    };
+    try {
+      await qr.startTransaction();
+      const before = await counts();
+      await qr.query(ANNOUNCE_WRITE_SQL, announceBatchParams([next]));
+      const after = await counts();
+      await qr.commitTransaction();
+      expect({ updated: after.updated - before.updated, hot: after.hot - before.hot }).toEqual({ updated: 1, hot: 1 });
+    } finally {
+      await qr.release();
+    }
+    expect((await stored([next])).get(next.a.therapistId)!.envelope.equals(Buffer.from(next.envelope))).toBe(true);
+  });
+
   const call = (params: unknown[]) => ds.query(ANNOUNCE_WRITE_SQL, params);
   const count = async () => Number(((await ds.query(`SELECT count(*) AS n FROM fapp_announce`)) as { n: string }[])[0]!.n);
 

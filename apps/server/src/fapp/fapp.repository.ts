@@ -403,7 +403,7 @@ export class FappRepository {
     return rows.length === 1;
   }
 
-  /** Housekeeping: expired holds free their slot (mailbox says so), old stamps, challenges, announces. */
+  /** Housekeeping: expired holds free their slot (mailbox says so), old stamps, challenges, mailboxes. */
   async collectGarbage(nowMs: number, oldestStampWindow: number): Promise<{ expiredHolds: number }> {
     const now = new Date(nowMs);
     return this.ds.transaction(async (m) => {
@@ -416,18 +416,37 @@ export class FappRepository {
       await m.query(`DELETE FROM fapp_stamp WHERE "window" < $1`, [oldestStampWindow]);
       await m.query(`DELETE FROM fapp_challenge WHERE expires_at <= $1`, [now]);
       await m.query(`DELETE FROM fapp_mailbox WHERE expires_at <= $1`, [now]);
-      // Kept 30 days past expiry so an older sequence cannot be replayed in the meantime. Deleted
-      // under the announce write's lock per therapist (in key order, as the write takes it): the
-      // write leaves unchanged slot rows alone, so the cascade to the slots must not run between
-      // its snapshot and its end (migration 1765100000000).
-      const retired = new Date(nowMs - MAILBOX_RETENTION_MS);
-      await m.query(
-        `SELECT pg_advisory_xact_lock($2, l.k)
-         FROM (SELECT DISTINCT hashtext(therapist_id::text) AS k FROM fapp_announce WHERE expires_at <= $1 ORDER BY 1) l`,
-        [retired, ANNOUNCE_WRITE_LOCK],
-      );
-      await m.query(`DELETE FROM fapp_announce WHERE expires_at <= $1`, [retired]);
       return { expiredHolds: expired.length };
+    });
+  }
+
+  /**
+   * Deletes the announces (and by cascade their slots) that expired more than 30 days before
+   * `nowMs`; they are kept that long so an older sequence cannot be replayed in the meantime.
+   * Returns how many went.
+   *
+   * `expires_at` has no index, so that a re-announce can update its row in place (migration
+   * 1765300000000): this reads the whole table, and the service runs it rarely
+   * (`ANNOUNCE_RETIRE_INTERVAL_MS`). Each announce is deleted under the announce write's lock of
+   * its therapist, taken in key order as the write takes it: the write leaves unchanged slot rows
+   * alone, so the cascade to the slots must not run between its snapshot and its end (migration
+   * 1765100000000). An announce written again meanwhile is no longer expired and stays.
+   */
+  async retireAnnounces(nowMs: number): Promise<number> {
+    const retired = new Date(nowMs - MAILBOX_RETENTION_MS);
+    return this.ds.transaction(async (m) => {
+      const ids = returned<{ therapist_id: string }>(await m.query(`SELECT therapist_id FROM fapp_announce WHERE expires_at <= $1`, [retired])).map(
+        (r) => r.therapist_id,
+      );
+      if (ids.length === 0) return 0;
+      await m.query(
+        `SELECT pg_advisory_xact_lock($2, l.k) FROM (SELECT DISTINCT hashtext(t::text) AS k FROM unnest($1::bpchar[]) AS t ORDER BY 1) l`,
+        [ids, ANNOUNCE_WRITE_LOCK],
+      );
+      const deleted = returned(
+        await m.query(`DELETE FROM fapp_announce WHERE therapist_id = ANY($1::bpchar[]) AND expires_at <= $2 RETURNING therapist_id`, [ids, retired]),
+      );
+      return deleted.length;
     });
   }
 }

@@ -28,6 +28,8 @@ import { FappSearchIndex } from './search-index.js';
 
 const CHALLENGE_TTL_MS = 2 * 60_000;
 const GC_INTERVAL_MS = 30_000;
+/** How often expired announces are deleted: it reads the whole announce table (`FappRepository.retireAnnounces`). */
+export const ANNOUNCE_RETIRE_INTERVAL_MS = 3600_000;
 
 /** A reservation the service now holds (from HTTP or the mesh bridge). */
 export interface ReservedEvent {
@@ -65,6 +67,7 @@ export class ReservationService implements OnModuleInit, OnModuleDestroy {
   private readonly globalLimit: RateLimit;
   private readonly slotLimit: RateLimit;
   private gcTimer: NodeJS.Timeout | undefined;
+  private retiredAtMs: number | undefined;
   private readonly reservedListeners = new Set<Listener<ReservedEvent>>();
   private readonly answeredListeners = new Set<Listener<AnsweredEvent>>();
   private readonly log = new Logger('fapp');
@@ -115,9 +118,18 @@ export class ReservationService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  collectGarbage() {
+  /**
+   * Housekeeping, every GC_INTERVAL_MS: expired holds, stamps, challenges and mailboxes; and, at the
+   * first call and then once per ANNOUNCE_RETIRE_INTERVAL_MS, announces expired 30 days ago.
+   */
+  async collectGarbage(): Promise<{ expiredHolds: number; retiredAnnounces: number }> {
     const nowMs = this.clock.now();
-    return this.repo.collectGarbage(nowMs, stampWindow(nowMs) - (STAMP_WINDOWS_ACCEPTED - 1));
+    // Decided before anything is awaited, so that of two rounds at once only one retires.
+    const retire = this.retiredAtMs === undefined || nowMs - this.retiredAtMs >= ANNOUNCE_RETIRE_INTERVAL_MS;
+    if (retire) this.retiredAtMs = nowMs;
+    const { expiredHolds } = await this.repo.collectGarbage(nowMs, stampWindow(nowMs) - (STAMP_WINDOWS_ACCEPTED - 1));
+    const retiredAnnounces = retire ? await this.repo.retireAnnounces(nowMs) : 0;
+    return { expiredHolds, retiredAnnounces };
   }
 
   async reserve(bytes: Uint8Array): Promise<{ mailboxId: string; heldUntil: string }> {

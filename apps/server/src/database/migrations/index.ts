@@ -16,6 +16,7 @@ import { FappAnnounceWrite1764900000000 } from './1764900000000-FappAnnounceWrit
 import { FappAnnounceWriteBinary1765000000000 } from './1765000000000-FappAnnounceWriteBinary.js';
 import { FappAnnounceWriteUnchangedSlots1765100000000 } from './1765100000000-FappAnnounceWriteUnchangedSlots.js';
 import { FappAnnounceInlineEnvelope1765200000000 } from './1765200000000-FappAnnounceInlineEnvelope.js';
+import { FappAnnounceHotUpdate1765300000000 } from './1765300000000-FappAnnounceHotUpdate.js';
 
 /** Every migration, in order. New migrations are appended here. */
-export const migrations = [Init1764086400000, Fapp1764090000000, Accounts1764100000000, KeyPackages1764100100000, Delivery1764100200000, FappRevocation1764200000000, Transparency1764300000000, KeyBackup1764400000000, DeliveryFunctions1764500000000, FappMeshReply1764600000000, DeliverySendBatch1764650000000, FappSlotStartIndex1764700000000, MeshSafSnapshot1764750000000, DeliveryAckedSeq1764800000000, FappAnnounceWrite1764900000000, FappAnnounceWriteBinary1765000000000, FappAnnounceWriteUnchangedSlots1765100000000, FappAnnounceInlineEnvelope1765200000000];
+export const migrations = [Init1764086400000, Fapp1764090000000, Accounts1764100000000, KeyPackages1764100100000, Delivery1764100200000, FappRevocation1764200000000, Transparency1764300000000, KeyBackup1764400000000, DeliveryFunctions1764500000000, FappMeshReply1764600000000, DeliverySendBatch1764650000000, FappSlotStartIndex1764700000000, MeshSafSnapshot1764750000000, DeliveryAckedSeq1764800000000, FappAnnounceWrite1764900000000, FappAnnounceWriteBinary1765000000000, FappAnnounceWriteUnchangedSlots1765100000000, FappAnnounceInlineEnvelope1765200000000, FappAnnounceHotUpdate1765300000000];

@@ -26,6 +26,7 @@ import {
   MAX_DISPLAY_NAME_LENGTH,
   MAX_GROUP_SIZE,
   MAX_LANGUAGES,
+  MAX_MESSAGE_BYTES,
   MAX_PROFILE_URL_LENGTH,
   MAX_SLOT_HORIZON_MS,
   MAX_SLOTS,
@@ -204,10 +205,23 @@ export function validateAnnounceBody(body: Uint8Array, signerKey: Uint8Array, no
 }
 
 /**
+ * `bytes`, or a copy of them in a buffer of their own when they are a view into a larger one (one
+ * announce of a batch body, a pooled Buffer). Everything decoded from them is a view into them too.
+ */
+function ownBytes(bytes: Uint8Array): Uint8Array {
+  return bytes instanceof Uint8Array && bytes.byteLength <= MAX_MESSAGE_BYTES && bytes.byteLength !== bytes.buffer.byteLength ? bytes.slice() : bytes;
+}
+
+/**
  * Full check of received announce bytes: envelope and signature over the body as
  * received, body rules, then the attestation against the trust store. Throws FappError.
+ *
+ * The result's byte fields (keys, slot ids, the attestation, `bytes`, `body`) are views into one
+ * buffer that holds this announce alone: bytes that were part of a larger buffer are copied first,
+ * so keeping an announce (a cache, a search index) never keeps the batch it arrived in.
  */
-export function verifyAnnounce(bytes: Uint8Array, policy: AnnouncePolicy): VerifiedAnnounce {
+export function verifyAnnounce(received: Uint8Array, policy: AnnouncePolicy): VerifiedAnnounce {
+  const bytes = ownBytes(received);
   const env = verifyEnvelope(decodeMessage(FappSignedSchema, bytes), FappKind.SLOT_ANNOUNCE, policy.verifySignature);
   const announce = validateAnnounceBody(env.body, env.signerKey, policy.nowMs);
   let status: AttestationStatus = { kind: 'unverified' };

@@ -4,7 +4,7 @@
 // service runs it once an hour, not with every 30-second housekeeping round.
 import { generateSigningKeyPair } from '@qpc/crypto';
 import { DataSource } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { plainAnnounceWrite } from '../../test/announces.js';
 import { createTestApp, TestClock, type TestApp } from '../../test/app.js';
 import { FappRepository } from './fapp.repository.js';
@@ -67,5 +67,21 @@ describe('retiring expired announces', () => {
     clock.advance(1);
     expect(await reservations.collectGarbage()).toEqual({ expiredHolds: 0, retiredAnnounces: 1 });
     expect((await present([next])).announces).toEqual([]);
+  });
+
+  it('leaves a retirement that failed to the next round', async () => {
+    const reservations = t.app.get(ReservationService);
+    const later = await storedAt(clock.now() - 38 * DAY);
+    clock.advance(ANNOUNCE_RETIRE_INTERVAL_MS);
+    const failing = vi.spyOn(repo, 'retireAnnounces').mockRejectedValueOnce(new Error('connection lost'));
+    try {
+      await expect(reservations.collectGarbage()).rejects.toThrow('connection lost');
+    } finally {
+      failing.mockRestore();
+    }
+    expect((await present([later])).announces).toEqual([later]);
+    // The same minute: not an hour after the last retirement that was done.
+    expect(await reservations.collectGarbage()).toEqual({ expiredHolds: 0, retiredAnnounces: 1 });
+    expect((await present([later])).announces).toEqual([]);
   });
 });

@@ -120,16 +120,23 @@ export class ReservationService implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Housekeeping, every GC_INTERVAL_MS: expired holds, stamps, challenges and mailboxes; and, at the
-   * first call and then once per ANNOUNCE_RETIRE_INTERVAL_MS, announces expired 30 days ago.
+   * first call and then once per ANNOUNCE_RETIRE_INTERVAL_MS, announces expired 30 days ago. A round
+   * that fails before its retirement is done leaves it to the next round.
    */
   async collectGarbage(): Promise<{ expiredHolds: number; retiredAnnounces: number }> {
     const nowMs = this.clock.now();
     // Decided before anything is awaited, so that of two rounds at once only one retires.
-    const retire = this.retiredAtMs === undefined || nowMs - this.retiredAtMs >= ANNOUNCE_RETIRE_INTERVAL_MS;
+    const previous = this.retiredAtMs;
+    const retire = previous === undefined || nowMs - previous >= ANNOUNCE_RETIRE_INTERVAL_MS;
     if (retire) this.retiredAtMs = nowMs;
-    const { expiredHolds } = await this.repo.collectGarbage(nowMs, stampWindow(nowMs) - (STAMP_WINDOWS_ACCEPTED - 1));
-    const retiredAnnounces = retire ? await this.repo.retireAnnounces(nowMs) : 0;
-    return { expiredHolds, retiredAnnounces };
+    try {
+      const { expiredHolds } = await this.repo.collectGarbage(nowMs, stampWindow(nowMs) - (STAMP_WINDOWS_ACCEPTED - 1));
+      const retiredAnnounces = retire ? await this.repo.retireAnnounces(nowMs) : 0;
+      return { expiredHolds, retiredAnnounces };
+    } catch (err) {
+      if (retire && this.retiredAtMs === nowMs) this.retiredAtMs = previous;
+      throw err;
+    }
   }
 
   async reserve(bytes: Uint8Array): Promise<{ mailboxId: string; heldUntil: string }> {

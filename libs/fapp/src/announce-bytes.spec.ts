@@ -16,11 +16,16 @@ describe('the bytes a verified announce refers to', () => {
     const v = verifyAnnounce(cut, { nowMs: NOW, trust });
     expect(v.bytes).toEqual(items[0]);
     const views = [v.bytes, v.body, v.announce.therapistKey, v.announce.kemKey, ...v.announce.slots.map((s) => s.id)];
-    if (v.status.kind !== 'verified') throw new Error('expected a verified announce');
-    views.push(v.status.attestation.therapistKey, v.status.attestation.attestationId);
     for (const view of views) {
       expect(view.buffer).not.toBe(body.buffer);
       expect(view.buffer.byteLength).toBe(items[0]!.byteLength);
+    }
+    // The attestation is kept apart from its announce (the attestation cache), in bytes of its own.
+    if (v.status.kind !== 'verified') throw new Error('expected a verified announce');
+    for (const view of [v.status.attestation.therapistKey, v.status.attestation.attestationId, v.status.attestation.authorityKey]) {
+      expect(view.buffer).not.toBe(body.buffer);
+      expect(view.buffer).not.toBe(v.bytes.buffer);
+      expect(view.buffer.byteLength).toBeLessThan(items[0]!.byteLength / 4);
     }
   });
 

@@ -1,5 +1,5 @@
 import { create, toBinary } from '@bufbuild/protobuf';
-import { concatBytes, randomBytes, sha256, toHex, utf8, type SigningKeyPair } from '@qpc/crypto';
+import { concatBytes, constantTimeEqual, randomBytes, sha256, toHex, utf8, type SigningKeyPair } from '@qpc/crypto';
 import { FappKind, FappSignedSchema, LicenceAttestationSchema, RevocationListSchema, type Fachrichtung, type FappSigned } from '@qpc/proto';
 import { bytesOfLength, decodeMessage, enumSet, KNOWN, u64 } from './codec.js';
 import { encodeEnvelope, type SignatureVerifier, signEnvelope, verifyEnvelope } from './envelope.js';
@@ -7,9 +7,11 @@ import { fail } from './errors.js';
 import {
   COMMITMENT_BYTES,
   ED25519_PUBLIC_KEY_BYTES,
+  ED25519_SIGNATURE_BYTES,
   ID_BYTES,
   LICENCE_SALT_BYTES,
   MAX_CLOCK_SKEW_MS,
+  MAX_HOPS,
   MAX_LICENCE_NUMBER_LENGTH,
   MAX_REVOCATION_LIST_BYTES,
   MAX_REVOKED_PER_LIST,
@@ -133,19 +135,41 @@ export type AttestationStatus =
   | { kind: 'verified'; attestation: Attestation; authority: Authority }
   | { kind: 'unverified' };
 
-/**
- * Attestations whose signature and fields already checked out, keyed by
- * SHA-256(signer ‖ signature ‖ body). A therapist resends the same attestation with every
- * announce, so a node can skip its second signature check; trust, revocation and time are
- * still checked every time. A Map works; callers bound its size.
- */
-export interface AttestationCache {
-  get(key: string): Attestation | undefined;
-  set(key: string, value: Attestation): unknown;
+/** An attestation whose signature and fields checked out, with the signed body it came from. */
+export interface CachedAttestation {
+  attestation: Attestation;
+  /** The attestation's signed body (its own copy): a hit must carry exactly these bytes. */
+  body: Uint8Array;
+  /** Hex of `attestation.attestationId`, as revocation lists are kept. */
+  idHex: string;
 }
 
-function attestationCacheKey(envelope: FappSigned): string {
-  return toHex(sha256(concatBytes(envelope.signerKey, envelope.signature, envelope.body)));
+/**
+ * Attestations whose signature and fields already checked out, keyed by the hex of their
+ * signature. A therapist resends the same attestation with every announce, so a node can skip
+ * its second signature check; trust, revocation and time are still checked every time. An entry
+ * serves only an envelope of the attestation kind with the same signature, signer and body
+ * (compared byte for byte), so a forged body or signer under a known signature is checked in full
+ * and fails. A Map
+ * works; callers bound its size.
+ */
+export interface AttestationCache {
+  get(key: string): CachedAttestation | undefined;
+  set(key: string, value: CachedAttestation): unknown;
+}
+
+/** The cached attestation for exactly this envelope, if any. */
+function cachedFor(cache: AttestationCache, key: string, envelope: FappSigned): CachedAttestation | undefined {
+  const c = cache.get(key);
+  if (envelope.kind !== FappKind.LICENCE_ATTESTATION || envelope.hopCount > MAX_HOPS) return undefined;
+  return c && constantTimeEqual(c.attestation.authorityKey, envelope.signerKey) && constantTimeEqual(c.body, envelope.body) ? c : undefined;
+}
+
+/** Decodes a verified attestation into bytes of its own (the envelope may be a view into a whole announce). */
+function ownAttestation(body: Uint8Array, signerKey: Uint8Array): CachedAttestation {
+  const own = body.slice();
+  const attestation = decodeAttestationBody(own, signerKey.slice());
+  return { attestation, body: own, idHex: toHex(attestation.attestationId) };
 }
 
 /**
@@ -163,15 +187,16 @@ export function checkAttestation(
 ): Extract<AttestationStatus, { kind: 'verified' }> {
   const entry = trust.authorities.get(toHex(envelope.signerKey));
   if (!entry) fail('UNKNOWN_ATTESTATION', 'attestation signed by an authority not in the trust store');
-  const key = cache ? attestationCacheKey(envelope) : '';
-  let a = cache?.get(key);
-  if (!a) {
+  const key = cache && envelope.signature.length === ED25519_SIGNATURE_BYTES ? toHex(envelope.signature) : '';
+  let c = key === '' ? undefined : cachedFor(cache!, key, envelope);
+  if (!c) {
     const v = verifyEnvelope(envelope, FappKind.LICENCE_ATTESTATION, verifySignature);
-    a = decodeAttestationBody(v.body, v.signerKey);
-    cache?.set(key, a);
+    c = ownAttestation(v.body, v.signerKey);
+    if (key !== '') cache!.set(key, c);
   }
-  if (toHex(a.therapistKey) !== toHex(therapistKey)) fail('ATTESTATION_MISMATCH', 'attestation is for another therapist key');
-  if (entry.revoked.has(toHex(a.attestationId))) fail('REVOKED_ATTESTATION', 'attestation has been revoked');
+  const a = c.attestation;
+  if (!constantTimeEqual(a.therapistKey, therapistKey)) fail('ATTESTATION_MISMATCH', 'attestation is for another therapist key');
+  if (entry.revoked.has(c.idHex)) fail('REVOKED_ATTESTATION', 'attestation has been revoked');
   if (a.validUntilMs <= nowMs) fail('ATTESTATION_EXPIRED', 'attestation is no longer valid');
   if (a.issuedAtMs > nowMs + MAX_CLOCK_SKEW_MS) fail('ISSUED_IN_FUTURE', 'attestation issued in the future');
   return { kind: 'verified', attestation: a, authority: entry.authority };

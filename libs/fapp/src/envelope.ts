@@ -15,11 +15,14 @@ const KIND_TAG: Record<Exclude<FappKind, FappKind.UNSPECIFIED>, string> = {
   [FappKind.SLOT_RELEASE]: 'slot-release',
 };
 
+/** "qpc-fapp-v1/" + tag + 0x00 per kind, encoded once (every announce's check needs its kind's). */
+const SIGNING_PREFIX = new Map<FappKind, Uint8Array>(Object.entries(KIND_TAG).map(([kind, tag]) => [Number(kind) as FappKind, utf8(`qpc-fapp-v1/${tag}\u0000`)]));
+
 /** The bytes an Ed25519 signature covers: "qpc-fapp-v1/" + tag + 0x00 + body. */
 export function signingInput(kind: FappKind, body: Uint8Array): Uint8Array {
-  const tag = KIND_TAG[kind as keyof typeof KIND_TAG];
-  if (tag === undefined) fail('WRONG_KIND', `no signing tag for kind ${kind}`);
-  return concatBytes(utf8(`qpc-fapp-v1/${tag}\u0000`), body);
+  const prefix = SIGNING_PREFIX.get(kind);
+  if (prefix === undefined) fail('WRONG_KIND', `no signing tag for kind ${kind}`);
+  return concatBytes(prefix, body);
 }
 
 /** Signs serialized body bytes and wraps them in a FappSigned envelope (hop count 0). */

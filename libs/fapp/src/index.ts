@@ -32,6 +32,7 @@ export {
   applyRevocationList,
   type Attestation,
   type AttestationCache,
+  type CachedAttestation,
   type Authority,
   type TrustStore,
   type AttestationStatus,

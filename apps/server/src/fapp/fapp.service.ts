@@ -3,7 +3,7 @@ import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } f
 import { fromHex, toHex, verify } from '@qpc/crypto';
 import {
   type Announce,
-  type Attestation,
+  type CachedAttestation,
   applyRevocationList,
   createTrustStore,
   decodeMessage,
@@ -91,7 +91,7 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
   private readonly announceCache = new BoundedMap<string, { sequence: number; announce: Announce }>(50_000);
   private reloadTimer: NodeJS.Timeout | undefined;
   /** Attestations already verified (one per therapist, resent with every announce). */
-  private readonly attestationCache = new BoundedMap<string, Attestation>(20_000);
+  private readonly attestationCache = new BoundedMap<string, CachedAttestation>(20_000);
   private readonly storedListeners = new Set<StoredListener>();
   private readonly trustListeners = new Set<TrustListener>();
   /** Single ingests waiting for a statement (see writeGrouped). */
@@ -284,10 +284,10 @@ export class FappService implements OnModuleInit, OnModuleDestroy {
     // (announce and attestation) instead of running them; attestations seen before come from
     // the cache, new ones enter it only once their signature has passed.
     const checks: SignatureCheck[] = [];
-    const pending: { index: number; w: AnnounceWrite; body: Uint8Array; from: number; to: number; cache: [string, Attestation][] }[] = [];
+    const pending: { index: number; w: AnnounceWrite; body: Uint8Array; from: number; to: number; cache: [string, CachedAttestation][] }[] = [];
     for (const [index, b] of bytes.entries()) {
       const from = checks.length;
-      const cache: [string, Attestation][] = [];
+      const cache: [string, CachedAttestation][] = [];
       try {
         const v = verifyAnnounce(b, {
           nowMs,

@@ -55,4 +55,25 @@ describe('SignaturePool', () => {
     expect(b).toEqual(a.slice().reverse());
     expect(c).toEqual([]);
   });
+
+  it('answers in order when one key signs most of a batch (a licensing authority) and when all keys are the same', async () => {
+    const authority = generateSigningKeyPair();
+    const cs: SignatureCheck[] = [];
+    for (let i = 0; i < 60; i++) {
+      const own = generateSigningKeyPair();
+      const message = new TextEncoder().encode(`announce ${i}`);
+      cs.push({ publicKey: own.publicKey, message, signature: sign(own.secretKey, message) });
+      const body = new TextEncoder().encode(`attestation ${i}`);
+      // Every third attestation signature is broken.
+      const signature = sign(authority.secretKey, body);
+      if (i % 3 === 0) signature[0]! ^= 1;
+      cs.push({ publicKey: authority.publicKey, message: body, signature });
+    }
+    const expected = cs.map((c) => verify(c.publicKey, c.message, c.signature));
+    expect(expected.filter((ok) => !ok)).toHaveLength(20);
+    expect(await pool.verifyAll(cs)).toEqual(expected);
+    const onlyAuthority = cs.filter((c) => c.publicKey === authority.publicKey);
+    expect(await pool.verifyAll(onlyAuthority)).toEqual(onlyAuthority.map((c) => verify(c.publicKey, c.message, c.signature)));
+  });
 });
+

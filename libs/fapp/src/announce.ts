@@ -10,9 +10,10 @@ import {
   type FappSigned,
   type Kostentraeger,
   type Modalitaet,
+  type Slot,
 } from '@qpc/proto';
 import { checkAttestation, type AttestationCache, type AttestationStatus, type TrustStore } from './attestation.js';
-import { bytesOfLength, decodeMessage, enumSet, enumValue, KNOWN, text, u64 } from './codec.js';
+import { bytesOfLength, decodeMessage, enumSet, enumValue, KNOWN, MAX_SAFE_U64, text, u64 } from './codec.js';
 import { encodeEnvelope, type SignatureVerifier, signEnvelope, verifyEnvelope } from './envelope.js';
 import { fail } from './errors.js';
 import { assertLanguage } from './language.js';
@@ -112,41 +113,67 @@ function checkUrl(url: string): string | undefined {
   return url;
 }
 
-interface RawSlot {
-  id: Uint8Array;
-  startMs: number;
-  durationMinutes: number;
-  terminart: number;
-  groupSize: number;
-}
-
-function checkSlots(raw: readonly RawSlot[], issuedAtMs: number): AnnounceSlot[] {
+/**
+ * Checks the slots as decoded, in the spec's order, and returns them earliest first. Field names
+ * for messages are built only when a check fails; slots already in order (as announces are built)
+ * are not sorted again.
+ */
+function checkSlots(raw: readonly Slot[], issuedAtMs: number): AnnounceSlot[] {
+  // A start beyond 2^53 - 1 is malformed before any other slot check (spec §3, announce step 6).
+  for (let i = 0; i < raw.length; i++) if (raw[i]!.startMs > MAX_SAFE_U64) u64(raw[i]!.startMs, `slots[${i}].start_ms`);
   if (raw.length > MAX_SLOTS) fail('TOO_MANY_SLOTS', `${raw.length} slots exceed ${MAX_SLOTS}`);
   const ids = new Set<string>();
-  const slots: AnnounceSlot[] = raw.map((s, i) => {
-    bytesOfLength(s.id, ID_BYTES, `slots[${i}].id`);
+  const slots: AnnounceSlot[] = new Array(raw.length);
+  let ordered = true;
+  for (let i = 0; i < raw.length; i++) {
+    const s = raw[i]!;
+    if (s.id.length !== ID_BYTES) bytesOfLength(s.id, ID_BYTES, `slots[${i}].id`);
+    const startMs = Number(s.startMs);
     const idHex = toHex(s.id);
     if (ids.has(idHex)) fail('DUPLICATE_SLOT', `slot id ${idHex} appears twice`);
     ids.add(idHex);
-    const terminart = enumValue(s.terminart, KNOWN.terminart, `slots[${i}].terminart`) as Terminart;
+    const terminart = s.terminart;
+    if (!KNOWN.terminart.has(terminart)) enumValue(terminart, KNOWN.terminart, `slots[${i}].terminart`);
     if (!SLOT_DURATIONS_MINUTES.includes(s.durationMinutes)) fail('INVALID_DURATION', `slots[${i}]: duration must be 25, 50 or 100 minutes`);
     if (terminart === Terminart.GRUPPE) {
       if (s.groupSize < MIN_GROUP_SIZE || s.groupSize > MAX_GROUP_SIZE) fail('INVALID_GROUP_SIZE', `slots[${i}]: group size must be ${MIN_GROUP_SIZE}..${MAX_GROUP_SIZE}`);
     } else if (s.groupSize !== 0) {
       fail('INVALID_GROUP_SIZE', `slots[${i}]: group size only for Gruppe`);
     }
-    if (s.startMs % MINUTE_MS !== 0) fail('INVALID_SLOT_TIME', `slots[${i}]: start must be a whole minute`);
-    if (s.startMs < issuedAtMs) fail('SLOT_IN_PAST', `slots[${i}] starts before issued_at`);
-    if (s.startMs > issuedAtMs + MAX_SLOT_HORIZON_MS) fail('SLOT_TOO_FAR', `slots[${i}] starts more than 180 days after issued_at`);
-    return { id: s.id, idHex, startMs: s.startMs, durationMinutes: s.durationMinutes as SlotDuration, terminart, groupSize: s.groupSize };
-  });
-  slots.sort((a, b) => a.startMs - b.startMs || (a.idHex < b.idHex ? -1 : 1));
+    if (startMs % MINUTE_MS !== 0) fail('INVALID_SLOT_TIME', `slots[${i}]: start must be a whole minute`);
+    if (startMs < issuedAtMs) fail('SLOT_IN_PAST', `slots[${i}] starts before issued_at`);
+    if (startMs > issuedAtMs + MAX_SLOT_HORIZON_MS) fail('SLOT_TOO_FAR', `slots[${i}] starts more than 180 days after issued_at`);
+    const slot: AnnounceSlot = { id: s.id, idHex, startMs, durationMinutes: s.durationMinutes as SlotDuration, terminart, groupSize: s.groupSize };
+    if (i > 0 && earlierSlot(slot, slots[i - 1]!)) ordered = false;
+    slots[i] = slot;
+  }
+  if (!ordered) slots.sort((a, b) => (earlierSlot(a, b) ? -1 : 1));
   for (let i = 1; i < slots.length; i++) {
     const prev = slots[i - 1]!;
     const cur = slots[i]!;
     if (prev.startMs + prev.durationMinutes * MINUTE_MS > cur.startMs) fail('SLOT_OVERLAP', `slot ${cur.idHex} overlaps slot ${prev.idHex}`);
   }
   return slots;
+}
+
+/** Announce order: earliest first, then by id (ids are unique within an announce). */
+function earlierSlot(a: AnnounceSlot, b: AnnounceSlot): boolean {
+  return a.startMs < b.startMs || (a.startMs === b.startMs && a.idHex < b.idHex);
+}
+
+/** Languages sorted, each once; a list already in order (as announces are built) is not sorted again. */
+function checkLanguages(codes: readonly string[]): string[] {
+  if (codes.length === 0) fail('MISSING_FIELD', 'languages must name at least one language');
+  if (codes.length > MAX_LANGUAGES) fail('TOO_LARGE', `more than ${MAX_LANGUAGES} languages`);
+  let ascending = true;
+  for (let i = 0; i < codes.length; i++) {
+    assertLanguage(codes[i]!);
+    if (i > 0 && codes[i]! <= codes[i - 1]!) ascending = false;
+  }
+  if (ascending) return codes.slice();
+  const sorted = codes.slice().sort();
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] === sorted[i - 1]) fail('MALFORMED', 'languages: duplicate code');
+  return sorted;
 }
 
 /**
@@ -163,11 +190,7 @@ export function validateAnnounceBody(body: Uint8Array, signerKey: Uint8Array, no
   const modalitaeten = enumSet(m.modalitaeten, KNOWN.modalitaet, 'modalitaeten', true);
   const kostentraeger = enumSet(m.kostentraeger, KNOWN.kostentraeger, 'kostentraeger', true);
   const plz = assertPlz(m.plz);
-  if (m.languages.length === 0) fail('MISSING_FIELD', 'languages must name at least one language');
-  if (m.languages.length > MAX_LANGUAGES) fail('TOO_LARGE', `more than ${MAX_LANGUAGES} languages`);
-  const languages = [...new Set(m.languages.map(assertLanguage))];
-  if (languages.length !== m.languages.length) fail('MALFORMED', 'languages: duplicate code');
-  languages.sort();
+  const languages = checkLanguages(m.languages);
   const profileUrl = checkUrl(m.profileUrl);
   const displayName = m.displayName === '' ? undefined : text(m.displayName, MAX_DISPLAY_NAME_LENGTH, 'display_name');
   const meshAddress = m.meshAddress.length === 0 ? undefined : bytesOfLength(m.meshAddress, MESH_ADDRESS_BYTES, 'mesh_address');
@@ -178,10 +201,7 @@ export function validateAnnounceBody(body: Uint8Array, signerKey: Uint8Array, no
   if (expiresAtMs <= issuedAtMs) fail('MALFORMED', 'expires_at must be after issued_at');
   if (expiresAtMs - issuedAtMs > MAX_ANNOUNCE_TTL_MS) fail('EXPIRY_TOO_LONG', 'expires_at is more than 30 days after issued_at');
   if (expiresAtMs <= nowMs) fail('EXPIRED', 'announce has expired');
-  const slots = checkSlots(
-    m.slots.map((s, i) => ({ id: s.id, startMs: u64(s.startMs, `slots[${i}].start_ms`), durationMinutes: s.durationMinutes, terminart: s.terminart, groupSize: s.groupSize })),
-    issuedAtMs,
-  );
+  const slots = checkSlots(m.slots, issuedAtMs);
   return {
     therapistKey: m.therapistKey,
     therapistId: toHex(m.therapistKey),
@@ -227,8 +247,8 @@ export function verifyAnnounce(received: Uint8Array, policy: AnnouncePolicy): Ve
   let status: AttestationStatus = { kind: 'unverified' };
   if (announce.attestation) {
     status = checkAttestation(announce.attestation, announce.therapistKey, policy.trust, policy.nowMs, policy.attestationCache, policy.verifySignature);
-    const covered = new Set(status.attestation.fachrichtungen);
-    for (const f of announce.fachrichtungen) if (!covered.has(f)) fail('ATTESTATION_SCOPE', `attestation does not cover Fachrichtung ${f}`);
+    const covered = status.attestation.fachrichtungen;
+    for (const f of announce.fachrichtungen) if (!covered.includes(f)) fail('ATTESTATION_SCOPE', `attestation does not cover Fachrichtung ${f}`);
   } else if (policy.requireVerified) {
     fail('UNVERIFIED_REJECTED', 'this node accepts only attested announces');
   }

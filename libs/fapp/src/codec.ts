@@ -15,7 +15,7 @@ export function decodeMessage<Desc extends DescMessage>(schema: Desc, bytes: Uin
   }
 }
 
-const MAX_SAFE_U64 = BigInt(Number.MAX_SAFE_INTEGER);
+export const MAX_SAFE_U64 = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** uint64 from the wire as a JS number; values beyond 2^53 - 1 are malformed. */
 export function u64(value: bigint, field: string): number {
@@ -44,17 +44,22 @@ export function enumValue<T extends number>(value: T, allowed: ReadonlySet<numbe
 
 /**
  * Checks a repeated enum: every value known, no duplicates, and (when `required`) at
- * least one. Returns the values sorted so that equal sets compare equal.
+ * least one. Returns the values sorted so that equal sets compare equal (a new array).
  */
 export function enumSet<T extends number>(values: readonly T[], allowed: ReadonlySet<number>, field: string, required: boolean): T[] {
   if (required && values.length === 0) fail('MISSING_FIELD', `${field} must name at least one value`);
-  const seen = new Set<number>();
-  for (const v of values) {
+  // Encoders write sets in ascending order: while the list ascends, no value can repeat an
+  // earlier one. From the first value out of order on, each is looked for among those before
+  // it. As every value is known, at most `allowed.size` of them can be distinct: a duplicate is
+  // found within the first `allowed.size + 1`, however long the list.
+  let ascending = true;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
     enumValue(v, allowed, field);
-    if (seen.has(v)) fail('MALFORMED', `${field}: duplicate value ${v}`);
-    seen.add(v);
+    if (ascending && i > 0 && v <= values[i - 1]!) ascending = false;
+    if (!ascending && values.indexOf(v) < i) fail('MALFORMED', `${field}: duplicate value ${v}`);
   }
-  return [...values].sort((a, b) => a - b);
+  return ascending ? values.slice() : values.slice().sort((a, b) => a - b);
 }
 
 export function bytesOfLength(b: Uint8Array, len: number, field: string, code: 'INVALID_KEY' | 'MALFORMED' = 'MALFORMED'): Uint8Array {

@@ -1,9 +1,9 @@
 import { verify } from '@qpc/crypto';
-import { Fachrichtung, Kostentraeger } from '@qpc/proto';
+import { Fachrichtung, Kostentraeger, Terminart } from '@qpc/proto';
 import { describe, expect, it } from 'vitest';
 import { verifyAnnounce } from './announce.js';
 import { FappError } from './errors.js';
-import { announceBytes, authority, NOW, slotAt, therapist, trust } from './test/fixtures.js';
+import { announceBytes, authority, NOW, rawAnnounceInit, signRawAnnounce, slotAt, slotId, therapist, trust } from './test/fixtures.js';
 
 const bytes = announceBytes();
 
@@ -57,3 +57,43 @@ describe('verifyAnnounce normalises what it returns', () => {
     }
   });
 });
+
+describe('verifyAnnounce on sets and slots out of order', () => {
+  const raw = (patch: Record<string, unknown>) => signRawAnnounce({ ...rawAnnounceInit(), ...patch });
+  const code = (bytes: Uint8Array) => {
+    try {
+      verifyAnnounce(bytes, { nowMs: NOW, trust });
+      return 'ok';
+    } catch (e) {
+      return e instanceof FappError ? e.code : String(e);
+    }
+  };
+  const { VERHALTENSTHERAPIE: VT, SYSTEMISCH: ST, ANALYTISCH: AP } = Fachrichtung;
+
+  it('finds a repeated value wherever it stands, and the first failure in list order decides', () => {
+    expect(code(raw({ fachrichtungen: [VT, ST, VT] }))).toBe('MALFORMED');
+    expect(code(raw({ fachrichtungen: [ST, VT, ST] }))).toBe('MALFORMED');
+    expect(code(raw({ fachrichtungen: [VT, VT, 99] }))).toBe('MALFORMED');
+    expect(code(raw({ fachrichtungen: [VT, 99, VT] }))).toBe('UNKNOWN_ENUM');
+    // A long list of one known value: a repeat, found at its second element.
+    expect(code(raw({ kostentraeger: Array.from({ length: 5_000 }, () => Kostentraeger.GKV) }))).toBe('MALFORMED');
+    expect(code(raw({ fachrichtungen: [AP, ST, VT] }))).toBe('ok');
+  });
+
+  it('sorts languages, and finds a repeated one in any position after every code is checked', () => {
+    const languages = (codes: string[]) => verifyAnnounce(raw({ languages: codes }), { nowMs: NOW, trust }).announce.languages;
+    expect(languages(['tr', 'de', 'en'])).toEqual(['de', 'en', 'tr']);
+    expect(languages(['de', 'en'])).toEqual(['de', 'en']);
+    expect(code(raw({ languages: ['en', 'de', 'en'] }))).toBe('MALFORMED');
+    expect(code(raw({ languages: ['en', 'de', 'en', 'xx'] }))).toBe('INVALID_LANGUAGE');
+  });
+
+  it('finds overlapping and repeated slots in any order', () => {
+    const h = 3600_000;
+    const at = (n: number, ms: number) => ({ id: slotId(n), startMs: BigInt(ms), durationMinutes: 50, terminart: Terminart.SPRECHSTUNDE, groupSize: 0 });
+    expect(code(raw({ slots: [at(1, NOW + 3 * h), at(2, NOW + h), at(3, NOW + h + 30 * 60_000)] }))).toBe('SLOT_OVERLAP');
+    expect(code(raw({ slots: [at(1, NOW + 3 * h), at(2, NOW + h), at(1, NOW + 5 * h)] }))).toBe('DUPLICATE_SLOT');
+    expect(code(raw({ slots: [at(1, NOW + 3 * h), at(2, NOW + h)] }))).toBe('ok');
+  });
+});
+

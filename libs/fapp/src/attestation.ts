@@ -150,8 +150,7 @@ export interface CachedAttestation {
  * its second signature check; trust, revocation and time are still checked every time. An entry
  * serves only an envelope of the attestation kind with the same signature, signer and body
  * (compared byte for byte), so a forged body or signer under a known signature is checked in full
- * and fails. A Map
- * works; callers bound its size.
+ * and fails. A Map works; callers bound its size.
  */
 export interface AttestationCache {
   get(key: string): CachedAttestation | undefined;
@@ -160,8 +159,8 @@ export interface AttestationCache {
 
 /** The cached attestation for exactly this envelope, if any. */
 function cachedFor(cache: AttestationCache, key: string, envelope: FappSigned): CachedAttestation | undefined {
-  const c = cache.get(key);
   if (envelope.kind !== FappKind.LICENCE_ATTESTATION || envelope.hopCount > MAX_HOPS) return undefined;
+  const c = cache.get(key);
   return c && constantTimeEqual(c.attestation.authorityKey, envelope.signerKey) && constantTimeEqual(c.body, envelope.body) ? c : undefined;
 }
 

@@ -114,9 +114,8 @@ function checkUrl(url: string): string | undefined {
 }
 
 /**
- * Checks the slots as decoded, in the spec's order, and returns them earliest first. Field names
- * for messages are built only when a check fails; slots already in order (as announces are built)
- * are not sorted again.
+ * Checks the slots as decoded, in the spec's order, and returns them earliest first; slots already
+ * in order (as announces are built) are not sorted again.
  */
 function checkSlots(raw: readonly Slot[], issuedAtMs: number): AnnounceSlot[] {
   // A start beyond 2^53 - 1 is malformed before any other slot check (spec §3, announce step 6).
@@ -127,13 +126,12 @@ function checkSlots(raw: readonly Slot[], issuedAtMs: number): AnnounceSlot[] {
   let ordered = true;
   for (let i = 0; i < raw.length; i++) {
     const s = raw[i]!;
-    if (s.id.length !== ID_BYTES) bytesOfLength(s.id, ID_BYTES, `slots[${i}].id`);
+    bytesOfLength(s.id, ID_BYTES, `slots[${i}].id`);
     const startMs = Number(s.startMs);
     const idHex = toHex(s.id);
     if (ids.has(idHex)) fail('DUPLICATE_SLOT', `slot id ${idHex} appears twice`);
     ids.add(idHex);
-    const terminart = s.terminart;
-    if (!KNOWN.terminart.has(terminart)) enumValue(terminart, KNOWN.terminart, `slots[${i}].terminart`);
+    const terminart = enumValue(s.terminart, KNOWN.terminart, `slots[${i}].terminart`);
     if (!SLOT_DURATIONS_MINUTES.includes(s.durationMinutes)) fail('INVALID_DURATION', `slots[${i}]: duration must be 25, 50 or 100 minutes`);
     if (terminart === Terminart.GRUPPE) {
       if (s.groupSize < MIN_GROUP_SIZE || s.groupSize > MAX_GROUP_SIZE) fail('INVALID_GROUP_SIZE', `slots[${i}]: group size must be ${MIN_GROUP_SIZE}..${MAX_GROUP_SIZE}`);

@@ -86,7 +86,7 @@ export class SignaturePool {
     const size = this.workers.length;
     const parts = Math.max(1, Math.min(size, Math.ceil(checks.length / POOL_MIN_CHECKS)));
     const groups: number[][] = Array.from({ length: size }, () => []);
-    checks.forEach((c, i) => groups[c.publicKey.length === 0 ? 0 : (c.publicKey[0]! | (c.publicKey[1]! << 8)) % size]!.push(i));
+    checks.forEach((c, i) => groups[((c.publicKey[0] ?? 0) | ((c.publicKey[1] ?? 0) << 8)) % size]!.push(i));
     // At most `parts` workers, none with more than its share.
     const share = Math.ceil(checks.length / parts);
     const used = groups.map((g, w) => [w, g.length] as const).sort((a, b) => b[1] - a[1]).slice(0, parts).map(([w]) => w);
